@@ -1,0 +1,46 @@
+"""Removes the files of options that are off and writes a .env with fresh secrets."""
+
+import secrets
+import shutil
+from pathlib import Path
+
+# option -> paths (relative to the project root) that exist only when the option is on.
+# Later options add rows here; the template's tests check each row.
+PATHS_BY_OPTION: dict[str, list[str]] = {}
+
+SECRET_VARIABLES = ("DJANGO_SECRET_KEY",)
+
+
+def remove_disabled(root: Path, options: dict[str, bool]) -> None:
+    """Deletes the paths of every option that is off."""
+    for option, paths in PATHS_BY_OPTION.items():
+        if options.get(option):
+            continue
+        for relative in paths:
+            path = root / relative
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+
+def write_env(root: Path) -> None:
+    """Writes .env from .env.example, with a new random value for each secret."""
+    lines = []
+    for line in (root / ".env.example").read_text(encoding="utf-8").splitlines():
+        name = line.split("=", 1)[0]
+        if name in SECRET_VARIABLES:
+            line = f"{name}={secrets.token_urlsafe(50)}"
+        lines.append(line)
+    env = root / ".env"
+    env.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env.chmod(0o600)
+
+
+def main(root: Path, options: dict[str, bool]) -> None:
+    remove_disabled(root, options)
+    write_env(root)
+
+
+if __name__ == "__main__":
+    main(Path.cwd(), {})

@@ -1,0 +1,18 @@
+"""Admin for rooms and messages."""
+
+from django.contrib import admin
+
+from .models import Message, Room
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_seq", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["room", "seq", "author", "created_at"]
+    list_select_related = ["room", "author"]
+    raw_id_fields = ["room", "author"]

@@ -1,0 +1,8 @@
+"""Chat rooms: the article's chat, persisted."""
+
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    name = __name__.rpartition(".")[0]
+    label = "chat"

@@ -1,0 +1,61 @@
+"""Chat rules: room names, group names and writing messages."""
+
+import hashlib
+import re
+import unicodedata
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+
+from .models import Message, Room
+
+ROOM_NAME_MAX_LENGTH = 100
+# Room names made only of these characters are used as they are in the group name.
+_GROUP_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+class InvalidRoomName(ValueError):
+    """The room name cannot be used; the message says why."""
+
+
+def room_name_validate(*, name: str) -> str:
+    """Returns ``name`` normalised (NFC) or raises InvalidRoomName saying what is wrong."""
+    name = unicodedata.normalize("NFC", name)
+    if not name or not name.strip():
+        raise InvalidRoomName("room name is empty")
+    if len(name) > ROOM_NAME_MAX_LENGTH:
+        raise InvalidRoomName(f"room name is longer than {ROOM_NAME_MAX_LENGTH} characters")
+    if name != name.strip() or any(unicodedata.category(c).startswith("C") for c in name):
+        raise InvalidRoomName(
+            "room name has control characters or leading or trailing white space"
+        )
+    if "/" in name:
+        raise InvalidRoomName('room name has a "/"')
+    return name
+
+
+def room_group_name(*, name: str) -> str:
+    """Returns the channel-layer group of a room.
+
+    Group names allow only ASCII letters, digits, ``._-`` and fewer than 100 characters;
+    any other room name (Unicode, spaces, long names) maps to a hash of itself.
+    """
+    if _GROUP_SAFE.match(name):
+        return f"chat.{name}"
+    return "chat.h." + hashlib.sha256(name.encode()).hexdigest()[:48]
+
+
+def room_get_or_create(*, name: str) -> Room:
+    room, _ = Room.objects.get_or_create(name=name)
+    return room
+
+
+def message_create(*, room: Room, author: AbstractBaseUser, body: str) -> Message:
+    """Stores a message under the room's next sequence number."""
+    with transaction.atomic():
+        # The UPDATE locks the room's row until commit: concurrent writers queue, so
+        # sequence numbers never repeat or skip.
+        Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1)
+        seq = Room.objects.values_list("last_seq", flat=True).get(pk=room.pk)
+        return Message.objects.create(room=room, seq=seq, author=author, body=body)

@@ -1,0 +1,27 @@
+"""Channel-layer group names, and publishing to a group from synchronous code."""
+
+import hashlib
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+
+def user_group_name(user_id: int) -> str:
+    """Returns the group every notification socket of one user joins (the article's)."""
+    return f"user_{int(user_id)}"
+
+
+def session_group_name(session_key: str) -> str:
+    """Returns the group of the sockets opened with one login session."""
+    # The session key is a credential: only its hash goes to Redis.
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def group_send_sync(group: str, event: dict[str, Any]) -> None:
+    """Sends ``event`` to ``group`` from synchronous code (views, signals, commands, tasks).
+
+    Outside a server the call runs on a short-lived event loop; channels-redis closes
+    that loop's connection pool when the loop closes, so nothing is left behind.
+    """
+    async_to_sync(get_channel_layer().group_send)(group, event)
