@@ -51,7 +51,14 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Starts a throw-away redis-server on a free loopback port for the session."""
+    """Starts a throw-away redis-server on a free loopback port for the session.
+
+    TEST_REDIS_URL points the tests at a Redis that already runs (a CI service) instead;
+    it is flushed before tests that use it, so never point it at a Redis holding data.
+    """
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
     binary = require_binary("redis-server")
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
