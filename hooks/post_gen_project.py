@@ -8,7 +8,7 @@ from pathlib import Path
 # Later options add rows here; the template's tests check each row.
 PATHS_BY_OPTION: dict[str, list[str]] = {}
 
-SECRET_VARIABLES = ("DJANGO_SECRET_KEY",)
+SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY")
 
 
 def remove_disabled(root: Path, options: dict[str, bool]) -> None:

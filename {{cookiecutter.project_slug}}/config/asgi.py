@@ -8,12 +8,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Set Django up before importing anything that imports models.
 django_asgi_app = get_asgi_application()
 
+{%- if cookiecutter.auth == "session" %}
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 
 from {{ cookiecutter.project_slug }}.routing import websocket_urlpatterns
 
+# Session sockets must come from a page of this site: a matching Origin is required.
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
@@ -22,3 +24,20 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+{%- else %}
+from channels.routing import ProtocolTypeRouter, URLRouter
+
+from {{ cookiecutter.project_slug }}.accounts.middleware import (
+    TokenAuthMiddleware,
+    TokenOriginValidator,
+)
+from {{ cookiecutter.project_slug }}.routing import websocket_urlpatterns
+
+# Token sockets may come without Origin (apps, scripts), never from a foreign page.
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": TokenOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
+    }
+)
+{%- endif %}

@@ -91,8 +91,40 @@ CHANNEL_LAYERS = channel_layers(
     max_connections=env.int("REDIS_MAX_CONNECTIONS", default=1000),
 )
 
+# The default cache (login throttling): Redis when configured, so all processes share it.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 CHAT_HISTORY_LENGTH = env.int("CHAT_HISTORY_LENGTH", default=50)
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=4000)
+
+# How sockets authenticate: "session" (login cookie) or "jwt" (access tokens).
+SOCKET_AUTH = "{{ cookiecutter.auth }}"
+{%- if cookiecutter.auth == "jwt" %}
+
+# Access tokens (PyJWT, HMAC). The signing key is its own secret, not SECRET_KEY.
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+if len(JWT_SIGNING_KEY.encode()) < 32:
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY is missing or shorter than 32 bytes: generate one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and export it."
+    )
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
+if JWT_ALGORITHM not in {"HS256", "HS384", "HS512"}:
+    raise ImproperlyConfigured(f"JWT_ALGORITHM must be HS256, HS384 or HS512, not {JWT_ALGORITHM}")
+JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
+JWT_REFRESH_TOKEN_LIFETIME = env.int("JWT_REFRESH_TOKEN_LIFETIME", default=86400)
+JWT_ISSUER = env.str("JWT_ISSUER", default="{{ cookiecutter.project_slug }}")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="{{ cookiecutter.project_slug }}")
+# Failed logins from one address before the token endpoint answers 429, and for how long.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=300)
+{%- endif %}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

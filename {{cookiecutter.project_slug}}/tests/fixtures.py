@@ -1,9 +1,11 @@
 """Fixtures shared by every test: real Redis, channel layers and logged-in sockets."""
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,10 +14,13 @@ import pytest
 import redis
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.core.cache import cache
 
 from config.asgi import application
 from config.layers import channel_layers
+from tests.auth import Login, login
+
+__all__ = ["login"]
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ORIGIN = b"http://localhost"
@@ -47,6 +52,14 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Starts every test with an empty cache (login throttling lives there)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="session")
@@ -102,20 +115,85 @@ def make_user(transactional_db) -> Callable[..., object]:
     return make
 
 
-def session_cookie(user: object) -> str:
-    """Logs ``user`` in and returns the session cookie a browser would send."""
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 def communicator(
-    path: str, *, session: str | None = None, origin: bytes | None = ORIGIN
+    path: str, *, login: Login | None = None, origin: bytes | None = ORIGIN
 ) -> WebsocketCommunicator:
-    """A client of the real ASGI application, with a browser's Origin and cookie."""
-    headers = []
-    if origin is not None:
-        headers.append((b"origin", origin))
-    if session is not None:
-        headers.append((b"cookie", f"sessionid={session}".encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
+    """A client of the real ASGI application, with a browser's Origin and credentials."""
+    headers = [(b"origin", origin)] if origin is not None else []
+    subprotocols = None
+    if login is not None:
+        headers += login.asgi_headers
+        subprotocols = login.subprotocols or None
+    return WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+
+
+async def receive_close(client: WebsocketCommunicator) -> dict[str, object]:
+    """Returns the close message the server sent, then lets the consumer finish."""
+    closed = await client.receive_output(timeout=5)
+    assert closed["type"] == "websocket.close", closed
+    await client.disconnect()
+    return closed
+
+
+def run_manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def production_env(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Production settings on a fresh SQLite file and the test Redis."""
+    database = Path(tmp_path_factory.mktemp("live")) / "live.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        # bin/serve runs the `daphne` of the environment the tests run in.
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        DJANGO_DEBUG="false",
+        # The proxy in front terminates TLS; these servers are reached over plain HTTP.
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=f"sqlite:///{database}",
+        REDIS_URL=redis_url,
+    )
+    run_manage(env, "migrate", "--no-input")
+    return env
+
+
+@pytest.fixture(scope="session")
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs") / "servers.log"
+
+
+@pytest.fixture(scope="session")
+def servers(production_env: dict[str, str], server_log: Path) -> Iterator[list[int]]:
+    """Two Daphne processes started with the production command, bin/serve."""
+    ports = [free_port(), free_port()]
+    log = server_log.open("ab")
+    processes = [
+        subprocess.Popen(
+            [str(PROJECT_DIR / "bin" / "serve")],
+            env={**production_env, "PORT": str(port), "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            wait_for_port(port, timeout=30)
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+        log.close()

@@ -7,8 +7,10 @@ from .models import Message, Room
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "last_seq", "created_at"]
+    list_display = ["name", "is_private", "last_seq", "created_at"]
+    list_filter = ["is_private"]
     search_fields = ["name"]
+    filter_horizontal = ["members"]
 
 
 @admin.register(Message)

@@ -5,7 +5,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from ..core.consumers import BaseConsumer, CloseCode
+from ..core.consumers import BaseConsumer
+from ..core.protocol import CloseCode, FrameError
 from . import protocol, selectors, services
 
 
@@ -17,9 +18,7 @@ class ChatConsumer(BaseConsumer):
     room_group: str | None = None
 
     async def connect(self) -> None:
-        user = self.scope["user"]
-        if not user.is_authenticated:
-            await self.refuse(CloseCode.UNAUTHENTICATED, "log in to chat")
+        if not await self.authenticate():
             return
         try:
             self.room_name = services.room_name_validate(
@@ -29,11 +28,16 @@ class ChatConsumer(BaseConsumer):
             await self.refuse(CloseCode.INVALID_ROOM, str(exc))
             return
         self.room = await database_sync_to_async(services.room_get_or_create)(name=self.room_name)
+        if not await database_sync_to_async(services.room_join_allowed)(
+            room=self.room, user=self.scope["user"]
+        ):
+            await self.refuse(CloseCode.FORBIDDEN, "this room is private")
+            return
         # Join before reading history: a message sent in between arrives twice at worst
         # (clients de-duplicate by id), never not at all.
         self.room_group = services.room_group_name(name=self.room_name)
         await self.channel_layer.group_add(self.room_group, self.channel_name)
-        await self.join_session_group()
+        await self.join_auth_groups()
         await self.accept()
         for frame in await database_sync_to_async(self._history)():
             await self.send(text_data=frame)
@@ -49,12 +53,10 @@ class ChatConsumer(BaseConsumer):
             await self.channel_layer.group_discard(self.room_group, self.channel_name)
         await super().disconnect(code)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def frame_received(self, data: dict[str, Any]) -> None:
         try:
-            body = protocol.message_body_parse(
-                text_data, max_length=settings.CHAT_MESSAGE_MAX_LENGTH
-            )
-        except protocol.FrameError as exc:
+            body = protocol.message_body_parse(data, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+        except FrameError as exc:
             await self.send_error(exc.code, exc.detail)
             return
         frame = await database_sync_to_async(self._store)(body)

@@ -10,6 +10,9 @@ class Room(models.Model):
     # The sequence number of the room's latest message; the next one gets last_seq + 1.
     last_seq = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # A private room admits its members only (sockets of others close with 4003).
+    is_private = models.BooleanField(default=False)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="rooms")
 
     def __str__(self) -> str:
         return self.name

@@ -1,30 +1,14 @@
-"""The chat's frames: parsing what clients send and encoding what they receive."""
+"""The chat's frames: the message a client posts and the frame every member receives."""
 
 import json
 from typing import Any
 
+from ..core.protocol import FrameError
 from .models import Message
 
 
-class FrameError(ValueError):
-    """A client frame was refused; ``code`` names the reason for the error frame."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
-def message_body_parse(text: str | None, *, max_length: int) -> str:
+def message_body_parse(data: dict[str, Any], *, max_length: int) -> str:
     """Returns the message of a client frame ``{"message": "..."}`` or raises FrameError."""
-    if text is None:
-        raise FrameError("binary_not_supported", "send text frames holding JSON")
-    try:
-        data: Any = json.loads(text)
-    except ValueError:
-        raise FrameError("invalid_json", "the frame is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise FrameError("invalid_frame", 'the frame must be a JSON object: {"message": "..."}')
     body = data.get("message")
     if not isinstance(body, str):
         raise FrameError("invalid_message", '"message" must be a string')

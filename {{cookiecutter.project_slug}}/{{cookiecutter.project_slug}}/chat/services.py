@@ -51,6 +51,11 @@ def room_get_or_create(*, name: str) -> Room:
     return room
 
 
+def room_join_allowed(*, room: Room, user: AbstractBaseUser) -> bool:
+    """Returns whether ``user`` may join ``room``: any room that is not private, or as a member."""
+    return not room.is_private or room.members.filter(pk=user.pk).exists()
+
+
 def message_create(*, room: Room, author: AbstractBaseUser, body: str) -> Message:
     """Stores a message under the room's next sequence number."""
     with transaction.atomic():

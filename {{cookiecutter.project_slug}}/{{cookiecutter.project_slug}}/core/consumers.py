@@ -1,30 +1,24 @@
-"""The base class of every consumer: error frames, clear refusals and logout."""
+"""The base class of every consumer: authentication, frame parsing and error frames."""
 
-import json
-from enum import IntEnum
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .groups import session_group_name
+from ..accounts.socket_auth import SocketAuthMixin
+from .protocol import CloseCode, FrameError, error_frame, frame_parse
 
 
-class CloseCode(IntEnum):
-    """Close codes the server uses; 4000-4999 are the application's own."""
+class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
+    """Authenticates, refuses clearly, parses frames and answers bad ones with errors.
 
-    INVALID_ROOM = 4000
-    UNAUTHENTICATED = 4001
-
-
-class BaseConsumer(AsyncWebsocketConsumer):
-    """Accepts before refusing, so browsers see the close code, and closes at logout."""
+    Subclasses implement ``connect`` (calling ``authenticate`` first and ``accept`` last)
+    and ``frame_received`` for the JSON objects clients send.
+    """
 
     # Events whose handlers never touch the database: they skip Channels' hop to the
     # thread pool (to close stale database connections) that every other message takes.
-    database_free_events: frozenset[str] = frozenset({"session.logout"})
-
-    session_group: str | None = None
+    database_free_events: frozenset[str] = SocketAuthMixin.auth_events
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         if message["type"] in self.database_free_events:
@@ -32,25 +26,32 @@ class BaseConsumer(AsyncWebsocketConsumer):
         else:
             await super().dispatch(message)
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        # Servers check the type: Daphne (autobahn) refuses an IntEnum with a 1011.
+        await super().close(code if code is None or code is True else int(code), reason)
+
     async def refuse(self, code: CloseCode, reason: str) -> None:
         """Accepts the handshake, then closes with ``code`` so that the client learns it."""
         await self.accept()
         await self.close(code=code, reason=reason)
 
-    async def join_session_group(self) -> None:
-        """Joins the group that closes this socket when its login session logs out."""
-        session = self.scope.get("session")
-        if session is not None and session.session_key:
-            self.session_group = session_group_name(session.session_key)
-            await self.channel_layer.group_add(self.session_group, self.channel_name)
-
     async def disconnect(self, code: int) -> None:
-        if self.session_group:
-            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+        await self.leave_auth_groups()
 
-    async def session_logout(self, event: dict[str, Any]) -> None:
-        await self.close(code=CloseCode.UNAUTHENTICATED, reason="logged out")
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            data = frame_parse(text_data)
+        except FrameError as exc:
+            await self.send_error(exc.code, exc.detail)
+            return
+        if data.get("type") == "auth":
+            await self.auth_frame_received(data)
+        else:
+            await self.frame_received(data)
+
+    async def frame_received(self, data: dict[str, Any]) -> None:
+        await self.send_error("read_only", "this socket does not take frames")
 
     async def send_error(self, code: str, detail: str) -> None:
         """Sends an error frame; the socket stays open."""
-        await self.send(text_data=json.dumps({"type": "error", "code": code, "detail": detail}))
+        await self.send(text_data=error_frame(code, detail))

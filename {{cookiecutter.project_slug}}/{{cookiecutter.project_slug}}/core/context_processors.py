@@ -5,4 +5,4 @@ from django.http import HttpRequest
 
 
 def project(request: HttpRequest) -> dict[str, str]:
-    return {"project_name": settings.PROJECT_NAME}
+    return {"project_name": settings.PROJECT_NAME, "socket_auth": settings.SOCKET_AUTH}

@@ -12,6 +12,11 @@ def user_group_name(user_id: int) -> str:
     return f"user_{int(user_id)}"
 
 
+def auth_group_name(user_id: int) -> str:
+    """Returns the group of every socket of one user, closed when the user's tokens are revoked."""
+    return f"auth.{int(user_id)}"
+
+
 def session_group_name(session_key: str) -> str:
     """Returns the group of the sockets opened with one login session."""
     # The session key is a credential: only its hash goes to Redis.

@@ -3,34 +3,29 @@
 import json
 from typing import Any
 
-from ..core.consumers import BaseConsumer, CloseCode
+from ..core.consumers import BaseConsumer
 from ..core.groups import user_group_name
 
 
 class NotificationConsumer(BaseConsumer):
-    """Delivers what notify_user sends to the logged-in user; clients only listen."""
+    """Delivers what notify_user sends to the authenticated user; clients only listen."""
 
     database_free_events = BaseConsumer.database_free_events | {"user.notification"}
 
     user_group: str | None = None
 
     async def connect(self) -> None:
-        user = self.scope["user"]
-        if not user.is_authenticated:
-            await self.refuse(CloseCode.UNAUTHENTICATED, "log in to receive notifications")
+        if not await self.authenticate():
             return
-        self.user_group = user_group_name(user.pk)
+        self.user_group = user_group_name(self.scope["user"].pk)
         await self.channel_layer.group_add(self.user_group, self.channel_name)
-        await self.join_session_group()
+        await self.join_auth_groups()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if self.user_group:
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
         await super().disconnect(code)
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        await self.send_error("read_only", "this socket only delivers notifications")
 
     async def user_notification(self, event: dict[str, Any]) -> None:
         # notify_user sends pre-encoded text; the article's group_send sends "payload".

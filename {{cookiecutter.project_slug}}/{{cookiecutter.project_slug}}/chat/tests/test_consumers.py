@@ -6,7 +6,7 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.fixtures import communicator, session_cookie
+from tests.fixtures import communicator, login, receive_close
 
 from ..models import Message
 
@@ -15,16 +15,16 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 @pytest.fixture
 def alice(make_user) -> str:
-    return session_cookie(make_user("alice"))
+    return login(make_user("alice"))
 
 
 @pytest.fixture
 def bob(make_user) -> str:
-    return session_cookie(make_user("bob"))
+    return login(make_user("bob"))
 
 
 async def join(path: str, session: str):
-    client = communicator(path, session=session)
+    client = communicator(path, login=session)
     connected, _ = await client.connect()
     assert connected
     return client
@@ -78,8 +78,36 @@ async def test_anonymous_users_are_refused_with_4001(make_user):
     client = communicator("/ws/chat/lobby/")
     connected, _ = await client.connect()
     assert connected
-    closed = await client.receive_output(timeout=5)
-    assert closed == {"type": "websocket.close", "code": 4001, "reason": "log in to chat"}
+    closed = await receive_close(client)
+    assert closed["type"] == "websocket.close"
+    assert closed["code"] == 4001
+    assert closed["reason"]
+
+
+@pytest.fixture
+def private_room(make_user):
+    from ..models import Room
+
+    room = Room.objects.create(name="staff", is_private=True)
+    room.members.add(make_user("carol"))
+    return room
+
+
+async def test_private_rooms_refuse_non_members_with_4003(alice, private_room):
+    """It accepts, then closes with 4003, a user who is not a member of a private room."""
+    client = communicator("/ws/chat/staff/", login=alice)
+    assert (await client.connect())[0]
+    closed = await receive_close(client)
+    assert (closed["code"], closed["reason"]) == (4003, "this room is private")
+
+
+async def test_private_rooms_admit_members(private_room):
+    """It admits a member of a private room."""
+    carol = await sync_to_async(login)(await private_room.members.aget(username="carol"))
+    client = await join("/ws/chat/staff/", carol)
+    await client.send_to(text_data=json.dumps({"message": "members only"}))
+    assert (await client.receive_json_from(timeout=5))["message"] == "members only"
+    await client.disconnect()
 
 
 @pytest.mark.parametrize(
@@ -106,10 +134,10 @@ async def test_room_names_that_are_not_group_names_still_work(alice, bob, room, 
 @pytest.mark.parametrize("room", ["x" * 101, "%20padded", "tab%09name"])
 async def test_invalid_room_names_close_with_4000(alice, room):
     """It accepts, then closes with 4000 and a reason, a room name it cannot use."""
-    client = communicator(f"/ws/chat/{room}/", session=alice)
+    client = communicator(f"/ws/chat/{room}/", login=alice)
     connected, _ = await client.connect()
     assert connected
-    closed = await client.receive_output(timeout=5)
+    closed = await receive_close(client)
     assert closed["type"] == "websocket.close"
     assert closed["code"] == 4000
     assert closed["reason"]

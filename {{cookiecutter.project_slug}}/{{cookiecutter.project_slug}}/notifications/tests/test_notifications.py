@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from tests.fixtures import communicator, session_cookie
+from tests.fixtures import communicator, login, receive_close
 
 from ..services import notify_user
 
@@ -21,11 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def alice(make_user):
     user = make_user("alice")
-    return user, session_cookie(user)
+    return user, login(user)
 
 
 async def listen(session: str):
-    client = communicator("/ws/notifications/", session=session)
+    client = communicator("/ws/notifications/", login=session)
     connected, _ = await client.connect()
     assert connected
     return client
@@ -37,7 +37,7 @@ async def test_notify_user_reaches_every_socket_of_the_user(alice, make_user):
     user, session = alice
     other = await sync_to_async(make_user)("bob")
     tabs = [await listen(session), await listen(session)]
-    bystander = await listen(await sync_to_async(session_cookie)(other))
+    bystander = await listen(await sync_to_async(login)(other))
     payload = {"event": "order_updated", "status": "shipped", "order_id": 7}
     await sync_to_async(notify_user)(user.pk, payload)
     for tab in tabs:
@@ -129,7 +129,7 @@ async def test_anonymous_users_are_refused_with_4001():
     """It accepts, then closes with 4001, a notification socket without a user."""
     client = communicator("/ws/notifications/")
     assert (await client.connect())[0]
-    assert (await client.receive_output(timeout=5))["code"] == 4001
+    assert (await receive_close(client))["code"] == 4001
 
 
 @pytest.mark.usefixtures("layer")

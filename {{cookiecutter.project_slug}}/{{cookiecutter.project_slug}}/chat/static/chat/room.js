@@ -1,15 +1,19 @@
-// The room page's client: the article's protocol, plus reconnects and de-duplication.
+// The room page's client: the article's protocol, plus tokens, reconnects and de-duplication.
 (function () {
   "use strict";
   const roomName = JSON.parse(document.getElementById("room-name").textContent);
+  const socketAuth = JSON.parse(document.getElementById("socket-auth").textContent);
+  const csrfToken = document.querySelector("[name=csrfmiddlewaretoken]").value;
   const log = document.getElementById("log");
   const form = document.getElementById("compose");
   const input = document.getElementById("message");
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   const url = `${scheme}://${window.location.host}/ws/chat/${encodeURIComponent(roomName)}/`;
+  const loginUrl = "/accounts/login/?next=" + encodeURIComponent(window.location.pathname);
   let socket = null;
   let lastId = 0;
   let retry = 0;
+  let refreshTimer = null;
 
   function line(text, kind) {
     const item = document.createElement("li");
@@ -19,11 +23,41 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  function connect() {
-    socket = new WebSocket(url);
+  // With auth = jwt this page trades its login session for a short-lived access token.
+  async function accessToken() {
+    const response = await fetch("/api/auth/session-token/", {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken },
+      credentials: "same-origin",
+    });
+    if (response.redirected || !response.ok) { window.location.href = loginUrl; throw new Error("logged out"); }
+    return response.json();
+  }
+
+  // Sends a fresh token over the open socket before the current one expires.
+  function scheduleRefresh(expiresIn) {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(async () => {
+      const token = await accessToken();
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "auth", token: token.access }));
+      }
+      scheduleRefresh(token.expires_in);
+    }, Math.max(5, expiresIn - 30) * 1000);
+  }
+
+  async function connect() {
+    let protocols;
+    if (socketAuth === "jwt") {
+      const token = await accessToken();
+      protocols = ["bearer", token.access];
+      scheduleRefresh(token.expires_in);
+    }
+    socket = new WebSocket(url, protocols);
     socket.onopen = () => { retry = 0; };
     socket.onmessage = (event) => {
       const data = JSON.parse(event.data);
+      if (data.type === "auth.ok") return;
       if (data.type === "error") { line(`error: ${data.detail}`, "error"); return; }
       if (typeof data.id === "number") {
         if (data.id <= lastId) return;  // already shown (history after a reconnect)
@@ -32,8 +66,9 @@
       line(`${data.sender}: ${data.message}`);
     };
     socket.onclose = (event) => {
-      if (event.code === 4001) { window.location.href = "/accounts/login/?next=" + encodeURIComponent(window.location.pathname); return; }
-      if (event.code === 4000) { line(`closed: ${event.reason || "invalid room"}`, "error"); return; }
+      clearTimeout(refreshTimer);
+      if (event.code === 4001 && socketAuth === "session") { window.location.href = loginUrl; return; }
+      if (event.code === 4000 || event.code === 4003) { line(`closed: ${event.reason || event.code}`, "error"); return; }
       const delay = Math.min(30000, 500 * 2 ** retry++) * (0.5 + Math.random() / 2);
       line(`disconnected, reconnecting in ${Math.round(delay / 1000)} s`, "status");
       setTimeout(connect, delay);
