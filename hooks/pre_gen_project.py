@@ -11,7 +11,7 @@ TAKEN = {"config", "django", "channels", "daphne", "redis", "tests", "test", "st
 
 def slug_problem(slug: str) -> str | None:
     """Returns why ``slug`` cannot name the project's package, or None when it can."""
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.fullmatch(slug):
         return (
             f"project_slug {slug!r} is not valid: use 1-50 lowercase ASCII letters, "
             "digits and underscores, starting with a letter (for example 'chat_project')."

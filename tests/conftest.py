@@ -1,0 +1,342 @@
+"""Renders each combination once per worker, builds its environment, and sums up the run."""
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+from cookiecutter.main import cookiecutter
+from xdist.scheduler import LoadGroupScheduling
+
+from tests.matrix import REPO, Combination, combinations
+
+CACHE = REPO / ".cache"
+os.environ.setdefault("UV_CACHE_DIR", str(CACHE / "uv"))
+# Variables that would make a subprocess use the template's environment instead of its own.
+LEAKY_VARIABLES = ("VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "PYTHONHOME")
+RENDERED, SUITE_PASSED = "cc_rendered", "cc_suite_passed"
+NEWEST_PYTHON_MODULE = "tests/test_newest_python.py"
+
+
+def require_or_skip(reason: str) -> NoReturn:
+    """Skips the test with ``reason``, or fails it under CI, where nothing may be skipped."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"not skipped under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--combination",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run the per-combination tests for this id only (repeatable); "
+        "`python -m tests.matrix` lists the ids",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "combination: a test of one rendered combination")
+    unknown = set(config.getoption("combination")) - set(combinations())
+    if unknown:
+        raise pytest.UsageError(f"unknown --combination {sorted(unknown)}: see tests/matrix.py")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Summary(), "cookiecutter-channels-summary")
+
+
+class Summary:
+    """Counts, in the process that reports, what passed on any worker, and prints one line."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.passed: dict[str, set[str]] = {RENDERED: set(), SUITE_PASSED: set()}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and report.passed:
+            for name, value in report.user_properties:
+                if name in self.passed:
+                    self.passed[name].add(value)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # After pytest's own summary and stats line, so that it is the run's last line.
+        terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+        if terminalreporter is None:
+            return
+        terminalreporter.write_line(
+            f"cookiecutter-channels: {len(self.passed[RENDERED])} combinations rendered, "
+            f"{len(self.passed[SUITE_PASSED])} generated suites passed, "
+            f"wall time {time.monotonic() - self.started:.1f}s"
+        )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "combination" not in metafunc.fixturenames:
+        return
+    wanted = metafunc.config.getoption("combination")
+    metafunc.parametrize(
+        "combination",
+        [
+            pytest.param(
+                combination_id,
+                id=combination_id,
+                marks=[pytest.mark.combination, pytest.mark.xdist_group(combination_id)],
+            )
+            for combination_id in combinations()
+            if not wanted or combination_id in wanted
+        ],
+    )
+
+
+class CombinationScheduling(LoadGroupScheduling):
+    """``--dist loadgroup`` that keeps each combination's tests on one worker on any pytest.
+
+    xdist groups by an ``@group`` suffix it writes into node ids, which pytest 9.2 no longer
+    lets it write (pytest-dev/pytest-xdist#1386): every test then runs wherever, and each
+    worker would render and build the same combination again. This scheduler reads the
+    combination from the test id instead, and keeps every other module on one worker, so
+    that module-scoped renders (hostile input, newest Python) happen once.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        if nodeid.rfind("@") > nodeid.rfind("]"):
+            return super()._split_scope(nodeid)
+        found = re.search(r"\[([^\[\]]+)\]$", nodeid)
+        if found and found.group(1) in combinations():
+            return found.group(1)
+        return nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") == "loadgroup":
+        # Hand out work in collection order (see pytest_collection_modifyitems), not biggest first.
+        config.option.loadscopereorder = False
+        return CombinationScheduling(config, log)
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The newest-Python suite is as long as a combination's: start it first, on its own worker.
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] != NEWEST_PYTHON_MODULE)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    report = yield
+    # Under CI a skip hides a missing check: any skip, not only require_or_skip, fails.
+    if report.skipped and not hasattr(report, "wasxfail") and os.environ.get("CI") == "true":
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which must run everything: {report.longrepr}"
+    return report
+
+
+@dataclass
+class Rendered:
+    """A project rendered from the template, with the files it had right after rendering."""
+
+    root: Path
+    context: dict[str, Any] = field(repr=False)
+    files: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def slug(self) -> str:
+        return self.root.name
+
+
+@pytest.fixture(scope="session")
+def cookiecutter_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cookiecutter config that ignores the user's ~/.cookiecutterrc and replay files."""
+    home = tmp_path_factory.mktemp("cookiecutter-home")
+    config = home / "config.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {home / 'templates'}\nreplay_dir: {home / 'replay'}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.fixture(scope="session")
+def render(cookiecutter_config: Path) -> Callable[..., Rendered]:
+    """Renders the template into an empty directory with ``extra_context``, like --no-input."""
+
+    def render(output_dir: Path, extra_context: dict[str, Any] | None = None) -> Rendered:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        root = Path(
+            cookiecutter(
+                str(REPO),
+                no_input=True,
+                extra_context=extra_context or {},
+                output_dir=str(output_dir),
+                config_file=str(cookiecutter_config),
+            )
+        )
+        files = sorted(
+            path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()
+        )
+        return Rendered(root=root, context=dict(extra_context or {}), files=files)
+
+    return render
+
+
+@pytest.fixture(scope="session")
+def _renders() -> dict[str, Rendered]:
+    return {}
+
+
+@pytest.fixture
+def rendered(
+    combination: str,
+    render: Callable[..., Rendered],
+    _renders: dict[str, Rendered],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Rendered:
+    """The project rendered for ``combination``, once per run (xdist keeps it on one worker)."""
+    if combination not in _renders:
+        values: Combination = combinations()[combination]
+        _renders[combination] = render(tmp_path_factory.mktemp(f"render-{combination}"), values)
+    return _renders[combination]
+
+
+def clean_environ(env_dir: Path | None = None) -> dict[str, str]:
+    """Returns this process's environment without what would leak into a project's tools."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in LEAKY_VARIABLES and not name.startswith("PYTEST_")
+    }
+    if env_dir is not None:
+        environ["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{environ.get('PATH', '')}"
+    return environ
+
+
+def run(command: list[str | Path], cwd: Path, timeout: float, env_dir: Path | None = None) -> str:
+    """Runs ``command`` and returns its output; fails the test with the tail if it fails."""
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            [str(part) for part in command],
+            cwd=cwd,
+            env=clean_environ(env_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        output = (error.stdout or b"").decode(errors="replace")
+        pytest.fail(f"{command} timed out after {timeout}s:\n{tail(output)}", pytrace=False)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, command))} exited {result.returncode} "
+            f"after {time.monotonic() - started:.1f}s in {cwd}:\n{tail(result.stdout)}",
+            pytrace=False,
+        )
+    return result.stdout
+
+
+def tail(output: str, lines: int = 80) -> str:
+    """Returns the last ``lines`` lines of ``output``."""
+    return "\n".join(output.splitlines()[-lines:])
+
+
+def build_env(project: Path, env_dir: Path, python: str) -> Path:
+    """Builds a fresh virtualenv from what ``project`` declares; returns its Python."""
+    uv = template_tool("uv")
+    shutil.rmtree(env_dir, ignore_errors=True)
+    env_dir.parent.mkdir(parents=True, exist_ok=True)
+    run([uv, "venv", "--quiet", "--python", python, env_dir], cwd=project, timeout=120)
+    env_python = env_dir / "bin" / "python"
+    install = [uv, "pip", "install", "--quiet", "--python", env_python, "-e", f"{project}[dev]"]
+    run(install, cwd=project, timeout=900)
+    return env_python
+
+
+@dataclass
+class ProjectEnv:
+    """A rendered project and the virtualenv built for it."""
+
+    project: Path
+    python: Path
+
+    @property
+    def env_dir(self) -> Path:
+        return self.python.parent.parent
+
+    def run(self, *args: str, timeout: float = 300) -> str:
+        """Runs the env's Python with ``args`` in the project directory."""
+        return run([self.python, *args], cwd=self.project, timeout=timeout, env_dir=self.env_dir)
+
+
+@pytest.fixture(scope="session")
+def _envs() -> dict[str, ProjectEnv | BaseException]:
+    return {}
+
+
+@pytest.fixture
+def project_env(
+    combination: str, rendered: Rendered, _envs: dict[str, ProjectEnv | BaseException]
+) -> ProjectEnv:
+    """The env of ``combination`` on the template's Python: built once, its failure kept."""
+    if combination not in _envs:
+        env_dir = CACHE / "envs" / combination
+        try:
+            _envs[combination] = ProjectEnv(
+                rendered.root, build_env(rendered.root, env_dir, sys.executable)
+            )
+        except BaseException as error:
+            _envs[combination] = error
+            raise
+    found = _envs[combination]
+    if isinstance(found, BaseException):
+        pytest.fail(f"building the environment of {combination} failed earlier", pytrace=False)
+    return found
+
+
+def load_hook(name: str) -> Any:
+    """Imports hooks/<name>.py as a module, without running its ``__main__`` block."""
+    path = REPO / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"hook_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def template_tool(name: str) -> str:
+    """Returns a tool installed in the template's environment (ruff, actionlint)."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run `make test`, which installs it", pytrace=False)
+    return found
+
+
+def actionlint(workflows: list[Path], cwd: Path) -> None:
+    """Fails the test with actionlint's findings on ``workflows``; wants shellcheck too."""
+    assert workflows, f"no workflow files under {cwd}"
+    run([template_tool("actionlint"), "-no-color", *workflows], cwd=cwd, timeout=120)
+    if shutil.which("shellcheck") is None:
+        require_or_skip("actionlint passed without shellcheck; install it to check run: scripts")
+
+
+def ruff(project: Path) -> None:
+    """Fails the test unless ``project`` passes ruff check and ruff format with its config."""
+    config = project / "pyproject.toml"
+    ruff = template_tool("ruff")
+    run(
+        [ruff, "check", "--no-cache", "--output-format", "concise", "--config", config, "."],
+        cwd=project,
+        timeout=120,
+    )
+    run(
+        [ruff, "format", "--no-cache", "--config", config, "--diff", "."], cwd=project, timeout=120
+    )

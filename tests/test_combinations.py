@@ -1,0 +1,122 @@
+"""Each combination renders a clean project: no Jinja left, every file parses, lint clean."""
+
+import fnmatch
+import json
+import re
+import stat
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from tests.conftest import RENDERED, Rendered, actionlint, load_hook, ruff
+from tests.matrix import combinations, load_context, option_flags
+
+# `${{ }}` is a GitHub Actions expression and `${#var}` a shell string length, not Jinja.
+JINJA_LEFT = re.compile(r"(?<!\$)\{\{|\{%|(?<!\$)\{#|cookiecutter\.[A-Za-z_]")
+
+
+def verbatim(rendered: Rendered) -> list[str]:
+    """Returns the rendered files cookiecutter copied without rendering."""
+    context = load_context() | rendered.context | {"project_slug": rendered.slug}
+    globs = [
+        jinja2.Template(glob).render(cookiecutter=context)
+        for glob in load_context()["_copy_without_render"]
+    ]
+    return [name for name in rendered.files if any(fnmatch.fnmatch(name, g) for g in globs)]
+
+
+def dotenv(path: Path) -> dict[str, str]:
+    """Returns the variables a .env file assigns."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def test_renders(rendered: Rendered, combination: str, record_property) -> None:
+    """It renders the project into a folder named after the slug, with its pyproject."""
+    assert (rendered.root / "pyproject.toml").is_file()
+    assert (rendered.root / "manage.py").is_file()
+    assert (rendered.root / rendered.slug / "__init__.py").is_file()
+    record_property(RENDERED, combination)
+
+
+def test_no_jinja_left(rendered: Rendered) -> None:
+    """It leaves no Jinja syntax in any file cookiecutter rendered."""
+    copied = set(verbatim(rendered))
+    leftovers = []
+    for name in rendered.files:
+        if name in copied:
+            continue
+        text = (rendered.root / name).read_bytes().decode("latin-1")
+        for number, line in enumerate(text.splitlines(), 1):
+            if JINJA_LEFT.search(line):
+                leftovers.append(f"{name}:{number}: {line.strip()}")
+    assert not leftovers, "Jinja left in rendered files:\n" + "\n".join(leftovers)
+
+
+def test_python_compiles(rendered: Rendered) -> None:
+    """Every rendered .py file compiles."""
+    sources = [name for name in rendered.files if name.endswith(".py")]
+    assert sources
+    for name in sources:
+        compile((rendered.root / name).read_bytes(), name, "exec")
+
+
+def test_ruff_clean(rendered: Rendered) -> None:
+    """The project passes ruff check and ruff format with its own configuration."""
+    ruff(rendered.root)
+
+
+def test_data_files_parse(rendered: Rendered) -> None:
+    """Every TOML, YAML and JSON file parses."""
+    parsers: dict[str, Callable[[str], object]] = {
+        ".toml": tomllib.loads,
+        ".yml": lambda text: list(yaml.safe_load_all(text)),
+        ".yaml": lambda text: list(yaml.safe_load_all(text)),
+        ".json": json.loads,
+    }
+    checked = 0
+    for name in rendered.files:
+        parse = parsers.get(Path(name).suffix)
+        if parse is not None:
+            try:
+                parse((rendered.root / name).read_text(encoding="utf-8"))
+            except Exception as error:
+                raise AssertionError(f"{name} does not parse: {error}") from error
+            checked += 1
+    assert checked, "no TOML, YAML or JSON file rendered"
+
+
+def test_env_has_fresh_secret(
+    rendered: Rendered, combination: str, render: Callable[..., Rendered], tmp_path: Path
+) -> None:
+    """The post hook writes a private .env whose secret key differs from render to render."""
+    env = rendered.root / ".env"
+    assert env.is_file()
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    key = dotenv(env).get("DJANGO_SECRET_KEY", "")
+    assert len(key) >= 50
+    assert key != dotenv(rendered.root / ".env.example").get("DJANGO_SECRET_KEY")
+    again = render(tmp_path, combinations()[combination])
+    assert dotenv(again.root / ".env")["DJANGO_SECRET_KEY"] != key
+
+
+def test_disabled_option_files_absent(rendered: Rendered, combination: str) -> None:
+    """The files of each option that is off are gone and those of each option on are there."""
+    flags = option_flags(combinations()[combination])
+    table = load_hook("post_gen_project").PATHS_BY_OPTION
+    unknown = set(table) - set(flags)
+    assert not unknown, f"PATHS_BY_OPTION names options cookiecutter.json lacks: {unknown}"
+    for option, paths in table.items():
+        for path in paths:
+            exists = (rendered.root / path).exists()
+            assert exists == flags[option], f"{path} exists={exists} with {option}={flags[option]}"
+
+
+def test_generated_workflows_pass_actionlint(rendered: Rendered) -> None:
+    """The generated project's GitHub workflows pass actionlint."""
+    workflows = sorted((rendered.root / ".github" / "workflows").glob("*.y*ml"))
+    actionlint(workflows, rendered.root)

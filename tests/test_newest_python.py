@@ -1,0 +1,43 @@
+"""The default project runs on the newest CPython available, with the newest Django."""
+
+import pytest
+
+from tests.conftest import (
+    CACHE,
+    ProjectEnv,
+    Rendered,
+    build_env,
+    require_or_skip,
+)
+from tests.matrix import default_combination
+from tests.pythons import newest_python
+
+pytestmark = pytest.mark.xdist_group("newest-python")
+
+
+@pytest.fixture(scope="module")
+def newest_env(render, tmp_path_factory) -> ProjectEnv:
+    """The default combination in a fresh env on the newest CPython, rendered on its own."""
+    found = newest_python()
+    if found is None:
+        require_or_skip(
+            "no CPython >= 3.12 under `pyenv root`/versions, on PATH or managed by uv: "
+            "install one (`uv python install 3.13` or `pyenv install 3.13`)"
+        )
+    python, version = found
+    # Its own render, so that its suite never shares a working tree with the default one.
+    combination_id, values = default_combination()
+    rendered: Rendered = render(tmp_path_factory.mktemp("render-newest"), values)
+    env_dir = CACHE / "envs" / f"{combination_id}-py{version[0]}.{version[1]}"
+    return ProjectEnv(rendered.root, build_env(rendered.root, env_dir, str(python)))
+
+
+def test_newest_python_gets_django_6(newest_env: ProjectEnv) -> None:
+    """On Python 3.12 or newer the declared range resolves to Django 6 or later."""
+    out = newest_env.run("-c", "import django; print(django.VERSION[0])")
+    assert int(out.strip().splitlines()[-1]) >= 6
+
+
+def test_newest_python_suite_passes(newest_env: ProjectEnv) -> None:
+    """The generated suite passes on the newest Python and Django."""
+    newest_env.run("-m", "pytest", "-p", "no:cacheprovider", "-q", timeout=1200)
