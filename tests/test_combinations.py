@@ -12,7 +12,7 @@ import jinja2
 import yaml
 
 from tests.conftest import RENDERED, Rendered, actionlint, load_hook, ruff
-from tests.matrix import combinations, load_context, option_flags
+from tests.matrix import REPO, combinations, load_context, option_flags
 
 # `${{ }}` is a GitHub Actions expression and `${#var}` a shell string length, not Jinja.
 JINJA_LEFT = re.compile(r"(?<!\$)\{\{|\{%|(?<!\$)\{#|cookiecutter\.[A-Za-z_]")
@@ -114,6 +114,32 @@ def test_disabled_option_files_absent(rendered: Rendered, combination: str) -> N
         for path in paths:
             exists = (rendered.root / path).exists()
             assert exists == flags[option], f"{path} exists={exists} with {option}={flags[option]}"
+
+
+# A template path segment present only when its condition holds:
+# `{% if cookiecutter.auth == 'jwt' %}tokens.py{% endif %}`.
+CONDITIONAL_NAME = re.compile(r"\{%\s*if (?P<condition>.+?)\s*%\}(?P<name>.+?)\{%\s*endif\s*%\}")
+TEMPLATE_ROOT = next(REPO.glob("{{*cookiecutter.project_slug*}}"))
+
+
+def test_conditional_files_follow_their_option(rendered: Rendered) -> None:
+    """A file with a conditional name exists exactly when one of its variants' conditions holds."""
+    context = load_context() | rendered.context | {"project_slug": rendered.slug}
+    wanted: dict[str, bool] = {}
+    for template_path in TEMPLATE_ROOT.rglob("*"):
+        relative = str(template_path.relative_to(TEMPLATE_ROOT))
+        found = CONDITIONAL_NAME.search(relative)
+        if not found:
+            continue
+        condition = "{% if " + found["condition"] + " %}1{% endif %}"
+        holds = jinja2.Template(condition).render(cookiecutter=context) == "1"
+        target = CONDITIONAL_NAME.sub(lambda m: m["name"], relative)
+        target = jinja2.Template(target).render(cookiecutter=context)
+        wanted[target] = wanted.get(target, False) or holds
+    assert wanted, "the template has no conditional file names to check"
+    for target, holds in wanted.items():
+        exists = (rendered.root / target).exists()
+        assert exists == holds, f"{target}: exists={exists}, its conditions give {holds}"
 
 
 def test_generated_workflows_pass_actionlint(rendered: Rendered) -> None:
