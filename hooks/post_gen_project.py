@@ -1,12 +1,21 @@
 """Removes the files of options that are off and writes a .env with fresh secrets."""
 
+import json
 import secrets
 import shutil
 from pathlib import Path
 
-# option -> paths (relative to the project root) that exist only when the option is on.
-# Later options add rows here; the template's tests check each row.
-PATHS_BY_OPTION: dict[str, list[str]] = {}
+# option -> paths (relative to the project root; {package} is the project's package) that
+# exist only when the option is on. Files vary by conditional names; folders, and files
+# copied without rendering (their names are not rendered either), are listed here. The
+# template's tests check each row.
+PATHS_BY_OPTION: dict[str, list[str]] = {
+    "use_presence": [
+        "{package}/presence",
+        "{package}/chat/static/chat/presence.js",
+        "benchmarks",
+    ],
+}
 
 SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY")
 
@@ -17,7 +26,7 @@ def remove_disabled(root: Path, options: dict[str, bool]) -> None:
         if options.get(option):
             continue
         for relative in paths:
-            path = root / relative
+            path = root / relative.format(package=root.name)
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
@@ -43,4 +52,4 @@ def main(root: Path, options: dict[str, bool]) -> None:
 
 
 if __name__ == "__main__":
-    main(Path.cwd(), {})
+    main(Path.cwd(), json.loads('{"use_presence": {{ cookiecutter.use_presence|tojson }}}'))

@@ -112,7 +112,7 @@ def test_disabled_option_files_absent(rendered: Rendered, combination: str) -> N
     assert not unknown, f"PATHS_BY_OPTION names options cookiecutter.json lacks: {unknown}"
     for option, paths in table.items():
         for path in paths:
-            exists = (rendered.root / path).exists()
+            exists = (rendered.root / path.format(package=rendered.slug)).exists()
             assert exists == flags[option], f"{path} exists={exists} with {option}={flags[option]}"
 
 

@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "{{ cookiecutter.project_slug }}.accounts",
     "{{ cookiecutter.project_slug }}.chat",
     "{{ cookiecutter.project_slug }}.notifications",
+{%- if cookiecutter.use_presence %}
+    "{{ cookiecutter.project_slug }}.presence",
+{%- endif %}
 ]
 
 MIDDLEWARE = [
@@ -99,6 +102,20 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+{%- if cookiecutter.use_presence %}
+# Presence: every socket renews its entry (and its channel-layer groups) every
+# PRESENCE_REFRESH_INTERVAL seconds; entries older than PRESENCE_CUTOFF are pruned, so the
+# users of a crashed process leave within the cutoff.
+SOCKET_EXTENSIONS = ["{{ cookiecutter.project_slug }}.presence.extension.PresenceExtension"]
+PRESENCE_REFRESH_INTERVAL = env.float("PRESENCE_REFRESH_INTERVAL", default=15)
+PRESENCE_CUTOFF = env.float("PRESENCE_CUTOFF", default=45)
+if not 0 < 2 * PRESENCE_REFRESH_INTERVAL <= PRESENCE_CUTOFF:
+    raise ImproperlyConfigured(
+        "PRESENCE_CUTOFF must be at least twice PRESENCE_REFRESH_INTERVAL, or live users "
+        "are pruned between two refreshes."
+    )
+{%- endif %}
 
 CHAT_HISTORY_LENGTH = env.int("CHAT_HISTORY_LENGTH", default=50)
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=4000)

@@ -36,22 +36,18 @@ class ChatConsumer(BaseConsumer):
         # Join before reading history: a message sent in between arrives twice at worst
         # (clients de-duplicate by id), never not at all.
         self.room_group = services.room_group_name(name=self.room_name)
-        await self.channel_layer.group_add(self.room_group, self.channel_name)
+        await self.join_group(self.room_group)
         await self.join_auth_groups()
         await self.accept()
         for frame in await database_sync_to_async(self._history)():
             await self.send(text_data=frame)
+        await self.start_extensions()
 
     def _history(self) -> list[str]:
         messages = selectors.message_list_recent(
             room=self.room, limit=settings.CHAT_HISTORY_LENGTH
         )
         return [protocol.message_frame(m, room_name=self.room_name) for m in messages]
-
-    async def disconnect(self, code: int) -> None:
-        if self.room_group:
-            await self.channel_layer.group_discard(self.room_group, self.channel_name)
-        await super().disconnect(code)
 
     async def frame_received(self, data: dict[str, Any]) -> None:
         try:

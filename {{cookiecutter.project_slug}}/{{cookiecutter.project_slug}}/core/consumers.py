@@ -6,25 +6,53 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from ..accounts.socket_auth import SocketAuthMixin
+from .extensions import SocketExtension, extensions_for
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
 
 
 class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
     """Authenticates, refuses clearly, parses frames and answers bad ones with errors.
 
-    Subclasses implement ``connect`` (calling ``authenticate`` first and ``accept`` last)
-    and ``frame_received`` for the JSON objects clients send.
+    Subclasses implement ``connect`` (``authenticate`` first, then ``join_group`` for their
+    groups, ``accept``, their first frames and ``start_extensions``) and ``frame_received``
+    for the JSON objects clients send.
     """
 
     # Events whose handlers never touch the database: they skip Channels' hop to the
     # thread pool (to close stale database connections) that every other message takes.
     database_free_events: frozenset[str] = SocketAuthMixin.auth_events
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups_joined: list[str] = []
+        self.extensions: list[SocketExtension] = []
+
     async def dispatch(self, message: dict[str, Any]) -> None:
-        if message["type"] in self.database_free_events:
+        kind = message["type"]
+        if kind in self.database_free_events:
             await getattr(self, get_handler_name(message))(message)
-        else:
-            await super().dispatch(message)
+            return
+        for extension in self.extensions:
+            if kind in extension.events:
+                await extension.event(message)
+                return
+        await super().dispatch(message)
+
+    async def join_group(self, group: str) -> None:
+        """Joins a channel-layer group, remembered for renewal and for leaving."""
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+
+    async def renew_groups(self) -> None:
+        """Joins every group again: membership expires ``group_expiry`` after the join."""
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def start_extensions(self) -> None:
+        """Starts the configured socket extensions; call it last in ``connect``."""
+        self.extensions = extensions_for(self)
+        for extension in self.extensions:
+            await extension.started()
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         # Servers check the type: Daphne (autobahn) refuses an IntEnum with a 1011.
@@ -36,7 +64,11 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         await self.close(code=code, reason=reason)
 
     async def disconnect(self, code: int) -> None:
+        for extension in self.extensions:
+            await extension.stopped()
         await self.leave_auth_groups()
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:

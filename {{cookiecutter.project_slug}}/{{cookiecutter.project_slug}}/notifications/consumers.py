@@ -12,20 +12,13 @@ class NotificationConsumer(BaseConsumer):
 
     database_free_events = BaseConsumer.database_free_events | {"user.notification"}
 
-    user_group: str | None = None
-
     async def connect(self) -> None:
         if not await self.authenticate():
             return
-        self.user_group = user_group_name(self.scope["user"].pk)
-        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        await self.join_group(user_group_name(self.scope["user"].pk))
         await self.join_auth_groups()
         await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        if self.user_group:
-            await self.channel_layer.group_discard(self.user_group, self.channel_name)
-        await super().disconnect(code)
+        await self.start_extensions()
 
     async def user_notification(self, event: dict[str, Any]) -> None:
         # notify_user sends pre-encoded text; the article's group_send sends "payload".

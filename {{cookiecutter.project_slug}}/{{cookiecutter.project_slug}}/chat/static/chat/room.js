@@ -8,7 +8,9 @@
   const form = document.getElementById("compose");
   const input = document.getElementById("message");
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const url = `${scheme}://${window.location.host}/ws/chat/${encodeURIComponent(roomName)}/`;
+  // Scripts loaded before this one (presence.js) may ask for more frames.
+  const query = window.chatSocketQuery ? `?${window.chatSocketQuery}` : "";
+  const url = `${scheme}://${window.location.host}/ws/chat/${encodeURIComponent(roomName)}/${query}`;
   const loginUrl = "/accounts/login/?next=" + encodeURIComponent(window.location.pathname);
   let socket = null;
   let lastId = 0;
@@ -58,6 +60,11 @@
     socket.onmessage = (event) => {
       const data = JSON.parse(event.data);
       if (data.type === "auth.ok") return;
+      if (data.type !== "chat.message" && data.type !== "error") {
+        // Other features' frames (presence) go to whoever listens for them.
+        document.dispatchEvent(new CustomEvent("chat:frame", { detail: data }));
+        return;
+      }
       if (data.type === "error") { line(`error: ${data.detail}`, "error"); return; }
       if (typeof data.id === "number") {
         if (data.id <= lastId) return;  // already shown (history after a reconnect)

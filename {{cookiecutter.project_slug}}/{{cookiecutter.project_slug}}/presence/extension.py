@@ -1,0 +1,123 @@
+"""Presence on every socket: join and leave topics, heartbeats, pruning and diffs."""
+
+import asyncio
+import json
+import logging
+import random
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..core.extensions import SocketExtension
+from .stores import Member, presence_store
+
+logger = logging.getLogger(__name__)
+
+GLOBAL = "global"
+DIFF = "presence.diff"
+
+
+def diff_group(topic: str) -> str:
+    """Returns the group whose members hear a topic's joins and leaves."""
+    return f"presence.{topic}"
+
+
+def diff_frame(*, joins: list[Member] = (), leaves: list[Member] = ()) -> str:
+    return json.dumps({"type": DIFF, "joins": list(joins), "leaves": list(leaves)})
+
+
+def _subscription(consumer: Any, room: str | None) -> str | None:
+    """Returns the topic whose diffs this socket asked for, if any."""
+    topic = getattr(consumer, "presence_topic", None)
+    if topic:
+        return topic
+    query = parse_qs(consumer.scope.get("query_string", b"").decode("latin-1"))
+    # Chat sockets opt in, so that a client written for the article sees chat frames only.
+    if room and query.get("presence", [""])[-1] in {"1", "true"}:
+        return room
+    return None
+
+
+class PresenceExtension(SocketExtension):
+    """Counts the socket's user in the global topic and, for a chat socket, in its room.
+
+    Sockets that subscribe (a chat socket opened with ``?presence=1``, every presence
+    socket) receive ``presence.state`` once, then ``presence.diff`` frames. A refresh task
+    renews the socket's entries and channel-layer groups and prunes entries of processes
+    that died; nothing depends on ``disconnect()`` running.
+    """
+
+    events = frozenset({DIFF})
+
+    def __init__(self, consumer: Any) -> None:
+        super().__init__(consumer)
+        self.topics: list[str] = [GLOBAL]
+        room = getattr(consumer, "room_group", None)
+        if room:
+            self.topics.append(room)
+        self.subscribed = _subscription(consumer, room)
+        user = consumer.scope["user"]
+        self.member: Member = {
+            "id": user.pk,
+            "username": user.get_username(),
+            "since": timezone.now().isoformat().replace("+00:00", "Z"),
+        }
+        self.task: asyncio.Task | None = None
+
+    async def started(self) -> None:
+        store = presence_store()
+        for topic in self.topics:
+            if await store.join(topic, self.consumer.channel_name, self.member, time.time()):
+                await self._publish(topic, diff_frame(joins=[self.member]))
+        if self.subscribed:
+            await self.consumer.join_group(diff_group(self.subscribed))
+            await store.prune(self.subscribed, time.time() - settings.PRESENCE_CUTOFF)
+            users = await store.members(self.subscribed)
+            await self.consumer.send(
+                text_data=json.dumps({"type": "presence.state", "users": users})
+            )
+        self.task = asyncio.create_task(self._refresh_forever())
+
+    async def stopped(self) -> None:
+        if self.task:
+            self.task.cancel()
+        store = presence_store()
+        for topic in self.topics:
+            member = await store.leave(topic, self.consumer.channel_name, self.member["id"])
+            if member:
+                await self._publish(topic, diff_frame(leaves=[member]))
+
+    async def event(self, message: dict[str, Any]) -> None:
+        await self.consumer.send(text_data=message["text"])
+
+    async def _publish(self, topic: str, frame: str) -> None:
+        # Encoded once; every subscriber's handler sends the same text.
+        await self.consumer.channel_layer.group_send(
+            diff_group(topic), {"type": DIFF, "text": frame}
+        )
+
+    async def _refresh_forever(self) -> None:
+        interval = float(settings.PRESENCE_REFRESH_INTERVAL)
+        while True:
+            # Jitter spreads the refreshes of sockets that connected together.
+            await asyncio.sleep(interval * random.uniform(0.8, 1.0))
+            try:
+                await self.refresh()
+            except Exception:
+                logger.exception("presence refresh failed; retrying at the next tick")
+
+    async def refresh(self) -> None:
+        """Renews this socket's entries and groups, and prunes entries that went stale."""
+        store = presence_store()
+        now = time.time()
+        for topic in self.topics:
+            # A socket pruned during a long pause (or a Redis restart) joins again.
+            if await store.join(topic, self.consumer.channel_name, self.member, now):
+                await self._publish(topic, diff_frame(joins=[self.member]))
+            left = await store.prune(topic, now - settings.PRESENCE_CUTOFF)
+            if left:
+                await self._publish(topic, diff_frame(leaves=left))
+        await self.consumer.renew_groups()
