@@ -78,7 +78,14 @@ async def measure(size: int, users: list) -> dict[str, float]:
     await asyncio.sleep(0.05 + size / 1000)  # let the diff reach every member
     delivered = [frame for member in members for frame in await drain(member)]
     layer.group_send = original
-    diffs = [f for f in delivered if json.loads(f)["type"] == "presence.diff"]
+    # Only what this join caused (a late diff of an earlier member's join is not counted).
+    newcomer_id = users[size].pk
+    diffs = [
+        frame
+        for frame in delivered
+        if json.loads(frame)["type"] == "presence.diff"
+        and [m["id"] for m in json.loads(frame)["joins"]] == [newcomer_id]
+    ]
     full_list = json.dumps(
         {"type": "presence_update", "online": [str(u.pk) for u in users[: size + 1]]}
     )
