@@ -22,7 +22,7 @@ CACHE = REPO / ".cache"
 os.environ.setdefault("UV_CACHE_DIR", str(CACHE / "uv"))
 # Variables that would make a subprocess use the template's environment instead of its own.
 LEAKY_VARIABLES = ("VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "PYTHONHOME")
-RENDERED, SUITE_PASSED = "cc_rendered", "cc_suite_passed"
+RENDERED, SUITE_PASSED, SUITE_REUSED = "cc_rendered", "cc_suite_passed", "cc_suite_reused"
 NEWEST_PYTHON_MODULE = "tests/test_newest_python.py"
 
 
@@ -58,7 +58,11 @@ class Summary:
 
     def __init__(self) -> None:
         self.started = time.monotonic()
-        self.passed: dict[str, set[str]] = {RENDERED: set(), SUITE_PASSED: set()}
+        self.passed: dict[str, set[str]] = {
+            RENDERED: set(),
+            SUITE_PASSED: set(),
+            SUITE_REUSED: set(),
+        }
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" and report.passed:
@@ -73,7 +77,8 @@ class Summary:
             return
         terminalreporter.write_line(
             f"cookiecutter-channels: {len(self.passed[RENDERED])} combinations rendered, "
-            f"{len(self.passed[SUITE_PASSED])} generated suites passed, "
+            f"{len(self.passed[SUITE_PASSED])} generated suites passed "
+            f"({len(self.passed[SUITE_REUSED])} of them on files identical to a suite run), "
             f"wall time {time.monotonic() - self.started:.1f}s"
         )
 
