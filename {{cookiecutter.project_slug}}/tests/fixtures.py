@@ -55,6 +55,12 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests marked run_last check something started early (an idle socket): run them after
+    # everything else, so the wait overlaps the other tests.
+    items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     """Starts every test with an empty cache (login throttling lives there)."""
