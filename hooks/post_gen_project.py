@@ -5,8 +5,11 @@ import shutil
 from pathlib import Path
 
 # option -> paths (relative to the project root) that exist only when the option is on.
-# Later options add rows here; the template's tests check each row.
-PATHS_BY_OPTION: dict[str, list[str]] = {}
+# Folders go here (a conditional folder name breaks rendering); files vary by their names.
+# The template's tests check each row.
+PATHS_BY_OPTION: dict[str, list[str]] = {
+    "use_nginx": ["deploy/nginx"],
+}
 
 SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY")
 
@@ -43,4 +46,6 @@ def main(root: Path, options: dict[str, bool]) -> None:
 
 
 if __name__ == "__main__":
-    main(Path.cwd(), {})
+    # Rendered by cookiecutter: "True" or "False" for each switch.
+    answers = {"use_nginx": "{{ cookiecutter.use_nginx }}"}
+    main(Path.cwd(), {name: value == "True" for name, value in answers.items()})
