@@ -165,3 +165,14 @@ def test_sigterm_tells_connected_clients_to_reconnect(servers, production_env, s
     assert code == 1012
     # Daphne exits 0; Uvicorn re-raises the signal once it has shut down cleanly.
     assert process.returncode in (0, -signal.SIGTERM)
+
+
+def test_the_server_negotiates_no_compression(servers, production_env):
+    """It accepts a client that offers per-message deflate without enabling it."""
+    alice = login_as(production_env, servers[0], "alice")
+
+    async def scenario() -> str | None:
+        async with connect(servers[0], "/ws/notifications/", alice) as socket:
+            return socket.response.headers.get("Sec-WebSocket-Extensions")
+
+    assert asyncio.run(scenario()) is None
