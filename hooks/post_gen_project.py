@@ -1,6 +1,5 @@
 """Removes the files of options that are off and writes a .env with fresh secrets."""
 
-import json
 import secrets
 import shutil
 from pathlib import Path
@@ -15,6 +14,7 @@ PATHS_BY_OPTION: dict[str, list[str]] = {
         "{package}/chat/static/chat/presence.js",
         "benchmarks",
     ],
+    "use_nginx": ["deploy/nginx"],
 }
 
 SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY")
@@ -52,4 +52,9 @@ def main(root: Path, options: dict[str, bool]) -> None:
 
 
 if __name__ == "__main__":
-    main(Path.cwd(), json.loads('{"use_presence": {{ cookiecutter.use_presence|tojson }}}'))
+    # Rendered by cookiecutter: "True" or "False" for each switch.
+    answers = {
+        "use_presence": "{{ cookiecutter.use_presence }}",
+        "use_nginx": "{{ cookiecutter.use_nginx }}",
+    }
+    main(Path.cwd(), {name: value == "True" for name, value in answers.items()})

@@ -46,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "combination: a test of one rendered combination")
+    config.addinivalue_line(
+        "markers", "only_combinations(ids): run this per-combination test for these ids only"
+    )
     unknown = set(config.getoption("combination")) - set(combinations())
     if unknown:
         raise pytest.UsageError(f"unknown --combination {sorted(unknown)}: see tests/matrix.py")
@@ -87,6 +90,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "combination" not in metafunc.fixturenames:
         return
     wanted = metafunc.config.getoption("combination")
+    # @pytest.mark.only_combinations([...]) limits a test to some combinations.
+    only = metafunc.definition.get_closest_marker("only_combinations")
     metafunc.parametrize(
         "combination",
         [
@@ -96,7 +101,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 marks=[pytest.mark.combination, pytest.mark.xdist_group(combination_id)],
             )
             for combination_id in combinations()
-            if not wanted or combination_id in wanted
+            if (not wanted or combination_id in wanted)
+            and (only is None or combination_id in only.args[0])
         ],
     )
 
@@ -211,7 +217,9 @@ def rendered(
     return _renders[combination]
 
 
-def clean_environ(env_dir: Path | None = None) -> dict[str, str]:
+def clean_environ(
+    env_dir: Path | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """Returns this process's environment without what would leak into a project's tools."""
     environ = {
         name: value
@@ -220,17 +228,23 @@ def clean_environ(env_dir: Path | None = None) -> dict[str, str]:
     }
     if env_dir is not None:
         environ["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{environ.get('PATH', '')}"
-    return environ
+    return environ | (extra or {})
 
 
-def run(command: list[str | Path], cwd: Path, timeout: float, env_dir: Path | None = None) -> str:
+def run(
+    command: list[str | Path],
+    cwd: Path,
+    timeout: float,
+    env_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> str:
     """Runs ``command`` and returns its output; fails the test with the tail if it fails."""
     started = time.monotonic()
     try:
         result = subprocess.run(
             [str(part) for part in command],
             cwd=cwd,
-            env=clean_environ(env_dir),
+            env=clean_environ(env_dir, extra_env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -277,9 +291,15 @@ class ProjectEnv:
     def env_dir(self) -> Path:
         return self.python.parent.parent
 
-    def run(self, *args: str, timeout: float = 300) -> str:
-        """Runs the env's Python with ``args`` in the project directory."""
-        return run([self.python, *args], cwd=self.project, timeout=timeout, env_dir=self.env_dir)
+    def run(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> str:
+        """Runs the env's Python with ``args`` in the project directory (``env`` added)."""
+        return run(
+            [self.python, *args],
+            cwd=self.project,
+            timeout=timeout,
+            env_dir=self.env_dir,
+            extra_env=env,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import yaml
 
-from tests.conftest import RENDERED, Rendered, actionlint, load_hook, ruff
+from tests.conftest import RENDERED, Rendered, actionlint, load_hook, ruff, run, template_tool
 from tests.matrix import REPO, combinations, load_context, option_flags
 
 # `${{ }}` is a GitHub Actions expression and `${#var}` a shell string length, not Jinja.
@@ -146,3 +146,17 @@ def test_generated_workflows_pass_actionlint(rendered: Rendered) -> None:
     """The generated project's GitHub workflows pass actionlint."""
     workflows = sorted((rendered.root / ".github" / "workflows").glob("*.y*ml"))
     actionlint(workflows, rendered.root)
+
+
+def test_docker_files_pass_their_linters(rendered: Rendered, combination: str) -> None:
+    """With use_docker, hadolint finds nothing in the Dockerfile and compose.yaml is valid
+    against the compose-spec schema; without it, neither file exists."""
+    files = [rendered.root / "Dockerfile", rendered.root / "compose.yaml"]
+    if not combinations()[combination]["use_docker"]:
+        assert not any(path.exists() for path in files)
+        return
+    hadolint = template_tool("hadolint")
+    run([hadolint, "--failure-threshold", "info", "--no-color", files[0]], rendered.root, 60)
+    # check-jsonschema ships the compose-spec schema (vendor.compose-spec), so no download.
+    schema = ["--builtin-schema", "vendor.compose-spec"]
+    run([template_tool("check-jsonschema"), *schema, files[1]], rendered.root, 60)

@@ -29,8 +29,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+{%- if cookiecutter.asgi_server == "daphne" %}
     # First, so that `runserver` is Daphne's ASGI development server.
     "daphne",
+{%- endif %}
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -181,12 +183,26 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Tokens may arrive in query strings; no log line may carry one.
+    "filters": {"redact_query": {"()": "config.log_filters.RedactQueryString"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_query"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "{{ cookiecutter.project_slug }}": {"level": LOG_LEVEL},
         # channels-redis reports messages dropped over capacity at INFO: keep them visible.
         "channels_redis": {"level": "INFO"},
         "django.request": {"level": "WARNING"},
+{%- if cookiecutter.asgi_server == "uvicorn" %}
+        # Uvicorn logs `WebSocket /path?token=...` at INFO, and the access log writes query
+        # strings: both go through the console handler, whose filter removes them.
+        "uvicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+{%- endif %}
     },
 }

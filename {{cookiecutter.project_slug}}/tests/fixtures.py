@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 import redis
@@ -52,6 +53,12 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests marked run_last check something started early (an idle socket): run them after
+    # everything else, so the wait overlaps the other tests.
+    items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +167,7 @@ def production_env(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     database = Path(tmp_path_factory.mktemp("live")) / "live.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
-        # bin/serve runs the `daphne` of the environment the tests run in.
+        # bin/serve runs the server of the environment the tests run in.
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         DJANGO_DEBUG="false",
         # The proxy in front terminates TLS; these servers are reached over plain HTTP.
@@ -179,27 +186,44 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("logs") / "servers.log"
 
 
+def start_server(env: dict[str, str], port: int, log: IO[bytes]) -> subprocess.Popen:
+    """Starts the production command, bin/serve, on ``port``; waits until it listens."""
+    process = subprocess.Popen(
+        [str(PROJECT_DIR / "bin" / "serve")],
+        env={**env, "PORT": str(port), "PYTHONUNBUFFERED": "1"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, timeout=30)
+    except TimeoutError:
+        process.kill()
+        raise
+    return process
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Stops a server the way a process manager does: SIGTERM, then wait for it to exit."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
 @pytest.fixture(scope="session")
 def servers(production_env: dict[str, str], server_log: Path) -> Iterator[list[int]]:
-    """Two Daphne processes started with the production command, bin/serve."""
+    """Two server processes (Daphne or Uvicorn) started with the production command."""
     ports = [free_port(), free_port()]
-    log = server_log.open("ab")
-    processes = [
-        subprocess.Popen(
-            [str(PROJECT_DIR / "bin" / "serve")],
-            env={**production_env, "PORT": str(port), "PYTHONUNBUFFERED": "1"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for port in ports
-    ]
-    try:
-        for port in ports:
-            wait_for_port(port, timeout=30)
-        yield ports
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=15)
-        log.close()
+    with server_log.open("ab") as log:
+        processes = []
+        try:
+            for port in ports:
+                processes.append(start_server(production_env, port, log))
+            yield ports
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=20)

@@ -1,15 +1,16 @@
-"""Real Daphne processes sharing real Redis, driven by a real `websockets` client."""
+"""Real server processes (bin/serve) sharing real Redis, driven by a real `websockets` client."""
 
 import asyncio
 import functools
 import json
+import signal
 import time
 
 import pytest
 import websockets
 
 from tests.auth import Login, live_login
-from tests.fixtures import run_manage
+from tests.fixtures import free_port, run_manage, start_server, stop_server
 
 pytestmark = pytest.mark.live
 
@@ -118,7 +119,7 @@ def test_healthz_reports_the_database_and_redis(servers):
 
 
 def test_credentials_never_reach_the_server_logs(servers, production_env, server_log):
-    """It writes no credential to Daphne's logs, even one sent in the query string."""
+    """It writes no credential to the server's logs, even one sent in the query string."""
     alice = login_as(production_env, servers[0], "alice")
 
     async def scenario() -> None:
@@ -138,3 +139,40 @@ def test_credentials_never_reach_the_server_logs(servers, production_env, server
     logged = server_log.read_text(errors="replace")
     assert "/ws/chat/logs/" in logged  # the access log is there and was read
     assert alice.secret not in logged
+
+
+def test_sigterm_tells_connected_clients_to_reconnect(servers, production_env, server_log):
+    """On SIGTERM the server closes open sockets with 1012 (restart: reconnect), then exits."""
+    alice = login_as(production_env, servers[0], "alice")
+    port = free_port()
+    with server_log.open("ab") as log:
+        process = start_server(production_env, port, log)
+        try:
+
+            async def scenario() -> int | None:
+                async with connect(port, "/ws/chat/sigterm/", alice) as socket:
+                    await socket.send(json.dumps({"message": "before the restart"}))
+                    await asyncio.wait_for(socket.recv(), timeout=10)
+                    process.terminate()
+                    with pytest.raises(websockets.ConnectionClosed) as closed:
+                        while True:
+                            await asyncio.wait_for(socket.recv(), timeout=15)
+                    return closed.value.rcvd.code if closed.value.rcvd else None
+
+            code = asyncio.run(scenario())
+        finally:
+            stop_server(process)
+    assert code == 1012
+    # Daphne exits 0; Uvicorn re-raises the signal once it has shut down cleanly.
+    assert process.returncode in (0, -signal.SIGTERM)
+
+
+def test_the_server_negotiates_no_compression(servers, production_env):
+    """It accepts a client that offers per-message deflate without enabling it."""
+    alice = login_as(production_env, servers[0], "alice")
+
+    async def scenario() -> str | None:
+        async with connect(servers[0], "/ws/notifications/", alice) as socket:
+            return socket.response.headers.get("Sec-WebSocket-Extensions")
+
+    assert asyncio.run(scenario()) is None

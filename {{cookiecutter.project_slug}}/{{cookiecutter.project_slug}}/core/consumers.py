@@ -1,13 +1,20 @@
 """The base class of every consumer: authentication, frame parsing and error frames."""
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from ..accounts.socket_auth import SocketAuthMixin
+from . import shutdown
 from .extensions import SocketExtension, extensions_for
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
+
+logger = logging.getLogger(__name__)
 
 
 class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
@@ -21,6 +28,44 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
     # Events whose handlers never touch the database: they skip Channels' hop to the
     # thread pool (to close stale database connections) that every other message takes.
     database_free_events: frozenset[str] = SocketAuthMixin.auth_events
+    age_task: asyncio.Task | None = None
+    accepted = False
+    # Seconds the handshake (authentication included) may take, as Daphne's
+    # --websocket_connect_timeout; Uvicorn has no such limit of its own.
+    handshake_timeout = 5.0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.age_task:
+                self.age_task.cancel()
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        client = self.scope.get("client") or ("unknown", 0)
+        # The path only: query strings may carry credentials.
+        logger.info("socket opened %s from %s", self.scope["path"], client[0])
+        # Counted from the handshake, before any group join, so that a socket always closes
+        # before its group memberships (group_expiry, the same setting) expire.
+        self.age_task = asyncio.create_task(self.watch_age(settings.WEBSOCKET_MAX_AGE))
+        await super().websocket_connect(message)
+
+    async def watch_age(self, max_age: float) -> None:
+        """Refuses the handshake if not answered in time; closes with 4010 at ``max_age``."""
+        await asyncio.sleep(min(self.handshake_timeout, max_age))
+        if not self.accepted:
+            timeout = self.handshake_timeout
+            logger.warning("socket %s not answered within %s s", self.scope["path"], timeout)
+            await self.close()
+            return
+        await asyncio.sleep(max(0.0, max_age - self.handshake_timeout))
+        with contextlib.suppress(Exception):
+            await self.close(code=CloseCode.MAX_AGE, reason="maximum socket age reached")
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+        shutdown.watch()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

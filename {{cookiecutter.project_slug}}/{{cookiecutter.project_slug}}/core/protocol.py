@@ -11,6 +11,12 @@ class CloseCode(IntEnum):
     INVALID_ROOM = 4000
     UNAUTHENTICATED = 4001
     FORBIDDEN = 4003
+    # The socket reached WEBSOCKET_MAX_AGE: reconnect at once. Not 1001: Daphne lets an
+    # application send only 1000 and 3000-4999.
+    MAX_AGE = 4010
+    # The server is stopping or restarting (SIGTERM): reconnect with back-off. Sent by the
+    # server (Uvicorn itself; core/shutdown.py for Daphne), never through the application.
+    SERVICE_RESTART = 1012
 
 
 class FrameError(ValueError):
