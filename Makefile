@@ -25,8 +25,11 @@ demo: $(VENV)/.installed
 ## test: render every combination, lint it and run each generated project's own suite
 ##       (PYTEST_ARGS="--combination <id>" for one; `python -m tests.matrix` lists the ids)
 PYTEST_ARGS ?=
+# Generated suites spend most of their time waiting on sockets and timers, not on the CPU:
+# four at once keep two cores busy.
+PYTEST_WORKERS ?= 4
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
