@@ -82,6 +82,7 @@ async def test_a_second_tab_is_not_a_join_and_closing_one_of_two_is_not_a_leave(
     tab1 = await join_room(users["bob"])
     assert names((await frames_of(alice, "presence.diff"))["joins"]) == ["bob"]
     tab2 = await join_room(users["bob"])
+    await frames_of(tab2, "presence.state")  # the second tab is recorded
     await tab1.disconnect()
     assert await alice.receive_nothing(timeout=0.5)
     await tab2.disconnect()
@@ -138,9 +139,11 @@ async def test_connections_of_a_dead_process_leave_within_the_cutoff(users, sett
 
 async def test_one_join_sends_one_small_diff_to_each_member_whatever_the_room_size(users):
     """It sends each member one diff naming the newcomer only, not the whole list."""
-    members = [await join_room(users["alice"]) for _ in range(5)]
-    for member in members:
-        await frames_of(member, "presence.state")
+    members = []
+    for _ in range(5):
+        # One at a time: a socket's presence.state means its own join is recorded.
+        members.append(await join_room(users["alice"]))
+        await frames_of(members[-1], "presence.state")
     bob = await join_room(users["bob"])
     for member in members:
         diff = await frames_of(member, "presence.diff")
