@@ -148,8 +148,9 @@ async def receive_close(client: WebsocketCommunicator) -> dict[str, object]:
     return closed
 
 
-def run_manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
+def manage_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Runs `manage.py <args>` in a subprocess with ``env``; returns what it did."""
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_DIR,
         env=env,
@@ -157,6 +158,10 @@ def run_manage(env: dict[str, str], *args: str) -> str:
         text=True,
         timeout=120,
     )
+
+
+def run_manage(env: dict[str, str], *args: str) -> str:
+    result = manage_process(env, *args)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

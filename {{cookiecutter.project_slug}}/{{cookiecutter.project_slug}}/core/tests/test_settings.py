@@ -4,10 +4,9 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 
 from config.layers import channel_layers
-from tests.fixtures import PROJECT_DIR
+from tests.fixtures import PROJECT_DIR, manage_process
 
 PRODUCTION = {
     "DJANGO_DEBUG": "false",
@@ -20,14 +19,7 @@ PRODUCTION = {
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     environ.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_DIR,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage_process(environ, *args)
 
 
 def test_deploy_check_is_clean_with_production_settings():
