@@ -23,7 +23,11 @@ os.environ.setdefault("UV_CACHE_DIR", str(CACHE / "uv"))
 # Variables that would make a subprocess use the template's environment instead of its own.
 LEAKY_VARIABLES = ("VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "PYTHONHOME")
 RENDERED, SUITE_PASSED, SUITE_REUSED = "cc_rendered", "cc_suite_passed", "cc_suite_reused"
-NEWEST_PYTHON_MODULE = "tests/test_newest_python.py"
+# A generated suite's seconds per test module, recorded by the test that ran it.
+GENERATED_MODULES = "cc_generated_modules"
+SLOWEST_ROWS = 8
+# Modules that run a whole generated suite of their own: started first, each on a worker.
+LONG_MODULES = ("tests/test_newest_python.py", "tests/test_postgres.py")
 
 
 def require_or_skip(reason: str) -> NoReturn:
@@ -57,7 +61,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class Summary:
-    """Counts, in the process that reports, what passed on any worker, and prints one line."""
+    """Counts, in the process that reports, what passed on any worker, and prints a summary.
+
+    Its table gives the slowest combinations (every test of one, its generated suite
+    included), template modules and generated-suite modules (summed over combinations);
+    its last line, the last of the run, the counts and the wall time.
+    """
 
     def __init__(self) -> None:
         self.started = time.monotonic()
@@ -66,24 +75,50 @@ class Summary:
             SUITE_PASSED: set(),
             SUITE_REUSED: set(),
         }
+        self.by_combination: dict[str, float] = {}
+        self.by_module: dict[str, float] = {}
+        self.by_generated_module: dict[str, float] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        found = re.search(r"\[([^\[\]]+)\]$", report.nodeid)
+        if found and found.group(1) in combinations():
+            add(self.by_combination, found.group(1), report.duration)
+        else:
+            add(self.by_module, report.nodeid.split("::", 1)[0], report.duration)
         if report.when == "call" and report.passed:
             for name, value in report.user_properties:
                 if name in self.passed:
                     self.passed[name].add(value)
+                elif name == GENERATED_MODULES:
+                    for module, seconds in value.items():
+                        add(self.by_generated_module, module, seconds)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         # After pytest's own summary and stats line, so that it is the run's last line.
         terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
         if terminalreporter is None:
             return
-        terminalreporter.write_line(
+        write = terminalreporter.write_line
+        for title, seconds in (
+            ("combination (all its tests)", self.by_combination),
+            ("template module (outside combinations)", self.by_module),
+            ("generated module (sum over suites)", self.by_generated_module),
+        ):
+            slowest = sorted(seconds.items(), key=lambda item: -item[1])[:SLOWEST_ROWS]
+            if slowest:
+                write(f"{'seconds':>8}  slowest {title}")
+                for name, value in slowest:
+                    write(f"{value:8.1f}  {name}")
+        write(
             f"cookiecutter-channels: {len(self.passed[RENDERED])} combinations rendered, "
             f"{len(self.passed[SUITE_PASSED])} generated suites passed "
             f"({len(self.passed[SUITE_REUSED])} of them on files identical to a suite run), "
             f"wall time {time.monotonic() - self.started:.1f}s"
         )
+
+
+def add(totals: dict[str, float], key: str, seconds: float) -> None:
+    totals[key] = totals.get(key, 0.0) + seconds
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -136,8 +171,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The newest-Python suite is as long as a combination's: start it first, on its own worker.
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] != NEWEST_PYTHON_MODULE)
+    # Suites as long as a combination's: start them first, each on a worker of its own.
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in LONG_MODULES)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -3,10 +3,21 @@
 import fcntl
 import fnmatch
 import hashlib
+import re
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import CACHE, SUITE_PASSED, SUITE_REUSED, ProjectEnv, Rendered
+from tests.conftest import (
+    CACHE,
+    GENERATED_MODULES,
+    SUITE_PASSED,
+    SUITE_REUSED,
+    ProjectEnv,
+    Rendered,
+    require_or_skip,
+)
 
 # Files the generated suite never reads or runs: two combinations that differ only in
 # these run the very same suite, so it runs once per run for both.
@@ -20,16 +31,6 @@ def test_env_holds_only_what_the_project_declares(project_env: ProjectEnv) -> No
     project_env.run("-c", "import importlib.util as u; assert u.find_spec('cookiecutter') is None")
 
 
-def test_manage_check(project_env: ProjectEnv) -> None:
-    """Django's system checks pass."""
-    project_env.run("manage.py", "check", "--fail-level", "WARNING")
-
-
-def test_no_missing_migrations(project_env: ProjectEnv) -> None:
-    """The models match the migrations the project ships."""
-    project_env.run("manage.py", "makemigrations", "--check", "--dry-run")
-
-
 def suite_key(rendered: Rendered) -> str:
     """Returns a hash of every file the generated suite may read or run."""
     digest = hashlib.sha256()
@@ -40,12 +41,36 @@ def suite_key(rendered: Rendered) -> str:
     return digest.hexdigest()[:32]
 
 
+def suite_run(project_env: ProjectEnv, workdir: Path, env: dict[str, str] | None = None) -> dict:
+    """Runs the generated suite as its README says; returns its seconds per test module.
+
+    Fails the test if the suite fails, and skips it (a failure under CI=true) if the suite
+    skipped anything: a skip there is a check that did not run.
+    """
+    junit = workdir / "junit.xml"
+    out = project_env.run(
+        "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={junit}",
+        timeout=1200, env=env,
+    )  # fmt: skip
+    summary = out.strip().splitlines()[-1]
+    if re.search(r"\d+ (skipped|xfailed|deselected)", summary):
+        skipped = [line for line in out.splitlines() if line.startswith("SKIPPED")]
+        require_or_skip(f"the generated suite skipped tests: {summary}\n" + "\n".join(skipped))
+    seconds: dict[str, float] = {}
+    for case in ElementTree.parse(junit).iter("testcase"):
+        # Function tests, so the class name is the module (tests.test_live).
+        module = case.get("classname", "?")
+        seconds[module] = seconds.get(module, 0.0) + float(case.get("time", 0))
+    return seconds
+
+
 def test_generated_suite_passes(
     project_env: ProjectEnv,
     rendered: Rendered,
     combination: str,
     record_property,
     request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
     """The generated project's own test suite passes (once per set of identical files)."""
     run_id = getattr(request.config, "workerinput", {}).get("testrunuid", "local")
@@ -59,6 +84,6 @@ def test_generated_suite_passes(
         if passed.exists():
             record_property(SUITE_REUSED, combination)
         else:
-            project_env.run("-m", "pytest", "-p", "no:cacheprovider", "-q", timeout=1200)
+            record_property(GENERATED_MODULES, suite_run(project_env, tmp_path))
             passed.write_text(combination, encoding="utf-8")
     record_property(SUITE_PASSED, combination)

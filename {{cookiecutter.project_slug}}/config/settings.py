@@ -1,5 +1,9 @@
 """Django settings, read from the environment and from a .env file beside manage.py."""
 
+import os
+{%- if cookiecutter.auth == "jwt" %}
+import secrets
+{%- endif %}
 from pathlib import Path
 
 import environ
@@ -9,12 +13,17 @@ from config.layers import channel_layers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-# Variables already in the environment win over the file.
-environ.Env.read_env(BASE_DIR / ".env")
+# pytest sets PYTEST_VERSION. The test suite, and the servers it starts, never read .env:
+# they must not reach the Redis or database a developer named there, and they run on local
+# defaults (DEBUG on) unless the tests say otherwise.
+TESTING = "PYTEST_VERSION" in os.environ
+if not TESTING:
+    # Variables already in the environment win over the file.
+    environ.Env.read_env(BASE_DIR / ".env")
 
 PROJECT_NAME = {{ cookiecutter.project_name|pyliteral }}
 
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+DEBUG = env.bool("DJANGO_DEBUG", default=TESTING)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -128,6 +137,8 @@ SOCKET_AUTH = "{{ cookiecutter.auth }}"
 
 # Access tokens (PyJWT, HMAC). The signing key is its own secret, not SECRET_KEY.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+if TESTING and not JWT_SIGNING_KEY:
+    JWT_SIGNING_KEY = secrets.token_urlsafe(48)
 if len(JWT_SIGNING_KEY.encode()) < 32:
     raise ImproperlyConfigured(
         "JWT_SIGNING_KEY is missing or shorter than 32 bytes: generate one with "

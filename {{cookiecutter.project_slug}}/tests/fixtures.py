@@ -1,16 +1,22 @@
-"""Fixtures shared by every test: real Redis, channel layers and logged-in sockets."""
+"""Fixtures shared by every test: real Redis, channel layers, servers and logged-in sockets."""
 
+import asyncio
+import functools
+import json
 import os
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import environ
 import pytest
 import redis
 from channels.testing import WebsocketCommunicator
@@ -19,21 +25,33 @@ from django.core.cache import cache
 
 from config.asgi import application
 from config.layers import channel_layers
-from tests.auth import Login, login
+from tests.auth import Login, live_logins, login
 
 __all__ = ["login"]
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ORIGIN = b"http://localhost"
+# Where tools live that are not always on PATH: Debian's sbin (nginx), Homebrew.
+EXTRA_BIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin", "/usr/local/bin")
+# The users the live tests log in as, created once per session.
+LIVE_USERS = ("alice", "bob", "carol")
+# Timers of the servers the live tests start: short, so that tests of them are quick.
+# core/tests/test_settings.py checks that the shipped defaults fit together.
+LIVE_TIMERS = {
+    "WEBSOCKET_PING_INTERVAL": "1",
+    "PRESENCE_REFRESH_INTERVAL": "0.5",
+    "PRESENCE_CUTOFF": "3",
+}
 
 
-def require_binary(name: str) -> str:
+def require_binary(name: str, install: str = "") -> str:
     """Returns the path of ``name``; skips without it, and fails when CI=true."""
-    path = shutil.which(name)
+    path = shutil.which(name) or shutil.which(name, path=os.pathsep.join(EXTRA_BIN_DIRS))
     if path is None:
-        reason = f"{name} is not installed (apt-get install {name}); these tests need it"
+        how = install or f"apt-get install {name}, or brew install {name}"
+        reason = f"{name} is not on PATH nor in {', '.join(EXTRA_BIN_DIRS)} ({how})"
         if os.environ.get("CI") == "true":
-            pytest.fail(reason)
+            pytest.fail(f"{reason}: under CI=true nothing may be skipped")
         pytest.skip(reason)
     return path
 
@@ -44,15 +62,45 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 15.0) -> None:
+def wait_for_port(
+    port: int, timeout: float = 30.0, process: subprocess.Popen | None = None
+) -> None:
+    """Waits until something listens on ``port`` (and ``process``, if given, still runs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode} before listening")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    """Returns the first true value of ``condition()``, polling until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true after {timeout} s: {what or condition}")
+        time.sleep(0.05)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The test process uses only what the tests start: SQLite in memory, or the database
+    # that TEST_DATABASE_URL names (pytest-django creates and drops its test_ copy there),
+    # never a DATABASE_URL from the developer's environment.
+    from django.conf import settings
+
+    url = os.environ.get("TEST_DATABASE_URL") or "sqlite://:memory:"
+    # In place: Django's connection handler already holds (and completed) this dict.
+    default = settings.DATABASES["default"]
+    default["OPTIONS"] = {}
+    default.update(environ.Env.db_url_config(url))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,13 +110,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _local_services_only(settings) -> None:
+    """Starts every test on local, in-process services: no Redis unless a test asks for it."""
+    settings.REDIS_URL = ""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CHANNEL_LAYERS = channel_layers("")
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     """Hashes test passwords with a fast hasher: PBKDF2 costs a quarter second a user."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
+def _empty_cache(_local_services_only: None) -> Iterator[None]:
     """Starts every test with an empty cache (login throttling lives there)."""
     cache.clear()
     yield
@@ -76,14 +132,14 @@ def _empty_cache() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Starts a throw-away redis-server on a free loopback port for the session.
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Starts a throw-away redis-server on a free loopback port; yields its base URL.
 
     TEST_REDIS_URL points the tests at a Redis that already runs (a CI service) instead;
-    it is flushed before tests that use it, so never point it at a Redis holding data.
+    its databases 0 and 1 are flushed, so never point it at a Redis holding data.
     """
     if os.environ.get("TEST_REDIS_URL"):
-        yield os.environ["TEST_REDIS_URL"]
+        yield os.environ["TEST_REDIS_URL"].rstrip("/").rsplit("/", 1)[0]
         return
     binary = require_binary("redis-server")
     port = free_port()
@@ -94,17 +150,26 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
+        wait_for_port(port, process=process)
+        # The port was free a moment ago: make sure the server answering is ours.
+        found = redis.Redis(port=port).info("server")["process_id"]
+        assert found == process.pid, f"port {port} is held by another Redis (pid {found})"
+        yield f"redis://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def redis_url(redis_server: str) -> str:
+    """The test Redis database of in-process tests (the live servers use another one)."""
+    return f"{redis_server}/0"
+
+
 @pytest.fixture
 def redis_layer(settings, redis_url: str) -> str:
-    """Switches the project to the Redis channel layer, on an empty Redis."""
-    redis.Redis.from_url(redis_url).flushall()
+    """Switches the project to the Redis channel layer, on an empty Redis database."""
+    redis.Redis.from_url(redis_url).flushdb()
     settings.REDIS_URL = redis_url
     settings.CHANNEL_LAYERS = channel_layers(redis_url)
     return redis_url
@@ -115,8 +180,6 @@ def layer(request: pytest.FixtureRequest, settings) -> str:
     """Runs a test once on the in-memory channel layer and once on real Redis."""
     if request.param == "redis":
         request.getfixturevalue("redis_layer")
-    else:
-        settings.CHANNEL_LAYERS = channel_layers("")
     return request.param
 
 
@@ -167,8 +230,8 @@ def run_manage(env: dict[str, str], *args: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def production_env(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Production settings on a fresh SQLite file and the test Redis."""
+def production_env(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Production settings on a fresh SQLite file and a Redis database of their own."""
     database = Path(tmp_path_factory.mktemp("live")) / "live.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
@@ -180,7 +243,11 @@ def production_env(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=f"sqlite:///{database}",
-        REDIS_URL=redis_url,
+        REDIS_URL=f"{redis_server}/1",
+        # Every process verifies the tokens the others issued; they outlive the session.
+        JWT_SIGNING_KEY=secrets.token_urlsafe(48),
+        JWT_ACCESS_TOKEN_LIFETIME="3600",
+        **LIVE_TIMERS,
     )
     run_manage(env, "migrate", "--no-input")
     return env
@@ -191,17 +258,19 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("logs") / "servers.log"
 
 
-def start_server(env: dict[str, str], port: int, log: IO[bytes]) -> subprocess.Popen:
+def start_server(env: dict[str, str], port: int, log: IO[bytes] | int) -> subprocess.Popen:
     """Starts the production command, bin/serve, on ``port``; waits until it listens."""
     process = subprocess.Popen(
         [str(PROJECT_DIR / "bin" / "serve")],
         env={**env, "PORT": str(port), "PYTHONUNBUFFERED": "1"},
         stdout=log,
         stderr=subprocess.STDOUT,
+        # Its own process group, so that a test can signal the server and its children.
+        start_new_session=True,
     )
     try:
-        wait_for_port(port, timeout=30)
-    except TimeoutError:
+        wait_for_port(port, timeout=60, process=process)
+    except (TimeoutError, RuntimeError):
         process.kill()
         raise
     return process
@@ -209,9 +278,10 @@ def start_server(env: dict[str, str], port: int, log: IO[bytes]) -> subprocess.P
 
 def stop_server(process: subprocess.Popen) -> None:
     """Stops a server the way a process manager does: SIGTERM, then wait for it to exit."""
-    process.terminate()
+    if process.poll() is None:
+        process.terminate()
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
         raise
@@ -231,4 +301,53 @@ def servers(production_env: dict[str, str], server_log: Path) -> Iterator[list[i
             for process in processes:
                 process.terminate()
             for process in processes:
-                process.wait(timeout=20)
+                process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_users(production_env: dict[str, str], servers: list[int]) -> dict[str, Login]:
+    """LIVE_USERS logged in once for the session, against the live servers' database."""
+    manage = functools.partial(run_manage, production_env)
+    return live_logins(manage, f"http://127.0.0.1:{servers[0]}", LIVE_USERS)
+
+
+@dataclass
+class IdleSocket:
+    """A socket opened early and left idle in a thread of its own, then used once."""
+
+    idle_for: float
+    thread: threading.Thread | None = None
+    received: dict = field(default_factory=dict)
+    error: BaseException | None = None
+
+    def result(self) -> dict:
+        """Waits for the socket's one exchange and returns the frame it received."""
+        assert self.thread is not None
+        self.thread.join(timeout=self.idle_for + 60)
+        assert not self.thread.is_alive(), "the idle socket's exchange did not finish"
+        assert self.error is None, repr(self.error)
+        return self.received
+
+
+def idle_socket(connect: Callable[[], Any], idle_for: float) -> IdleSocket:
+    """Opens ``connect()``, stays quiet ``idle_for`` seconds, then sends and reads a message."""
+    idle = IdleSocket(idle_for)
+
+    async def scenario() -> None:
+        async with connect() as socket:
+            # The quiet period is what is under test, not a wait for something to happen.
+            await asyncio.sleep(idle_for)
+            await socket.send(json.dumps({"message": "still here"}))
+            async with asyncio.timeout(30):
+                while idle.received.get("message") != "still here":
+                    idle.received = json.loads(await socket.recv())
+
+    def run() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as error:  # reported by result()
+            idle.error = error
+
+    idle.thread = threading.Thread(target=run, daemon=True)
+    idle.thread.start()
+    return idle

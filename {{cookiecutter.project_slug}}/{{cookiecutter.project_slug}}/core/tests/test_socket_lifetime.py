@@ -14,7 +14,7 @@ from ..protocol import CloseCode
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def test_a_socket_is_closed_with_1001_at_the_maximum_age(make_user, settings):
+async def test_a_socket_is_closed_with_4010_at_the_maximum_age(make_user, settings):
     """It closes the socket with 4010 once it is WEBSOCKET_MAX_AGE seconds old."""
     settings.WEBSOCKET_MAX_AGE = 0.5
     session = await sync_to_async(login)(await sync_to_async(make_user)("alice"))

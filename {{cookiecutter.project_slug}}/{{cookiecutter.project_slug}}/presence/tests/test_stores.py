@@ -16,7 +16,7 @@ def store(request: pytest.FixtureRequest):
     if request.param == "memory":
         return MemoryPresenceStore()
     url = request.getfixturevalue("redis_url")
-    redis.Redis.from_url(url).flushall()
+    redis.Redis.from_url(url).flushdb()
     return RedisPresenceStore(url, ttl=30)
 
 
@@ -67,7 +67,7 @@ async def test_leaving_an_unknown_connection_is_harmless(store):
 
 async def test_redis_keys_expire(redis_url):
     """It gives every Redis key a TTL, so a topic whose processes all died disappears."""
-    redis.Redis.from_url(redis_url).flushall()
+    redis.Redis.from_url(redis_url).flushdb()
     store = RedisPresenceStore(redis_url, ttl=30)
     await store.join("room", "c1", ALICE, time.time())
     client = redis.Redis.from_url(redis_url)
