@@ -103,10 +103,24 @@ def pytest_configure(config: pytest.Config) -> None:
     default.update(environ.Env.db_url_config(url))
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Marked `redis` when it runs on Redis, so that `-m "not redis"` runs without it.
+    params = getattr(item, "callspec", None)
+    on_redis = params is not None and "redis" in params.params.values()
+    if on_redis or "redis_server" in getattr(item, "fixturenames", ()):
+        item.add_marker("redis")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's ordering by database use
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Tests marked run_last check something started early (an idle socket): run them after
-    # everything else, so the wait overlaps the other tests.
-    items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
+    # Live tests first: they open idle sockets that tests marked run_last check after every
+    # other test, so that the quiet period overlaps the rest of the suite.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("run_last") is not None,
+            item.get_closest_marker("live") is None,
+        )
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -258,9 +272,9 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("logs") / "servers.log"
 
 
-def start_server(env: dict[str, str], port: int, log: IO[bytes] | int) -> subprocess.Popen:
-    """Starts the production command, bin/serve, on ``port``; waits until it listens."""
-    process = subprocess.Popen(
+def spawn_server(env: dict[str, str], port: int, log: IO[bytes] | int) -> subprocess.Popen:
+    """Starts the production command, bin/serve, on ``port``, without waiting for it."""
+    return subprocess.Popen(
         [str(PROJECT_DIR / "bin" / "serve")],
         env={**env, "PORT": str(port), "PYTHONUNBUFFERED": "1"},
         stdout=log,
@@ -268,12 +282,21 @@ def start_server(env: dict[str, str], port: int, log: IO[bytes] | int) -> subpro
         # Its own process group, so that a test can signal the server and its children.
         start_new_session=True,
     )
+
+
+def await_server(process: subprocess.Popen, port: int) -> subprocess.Popen:
+    """Waits until the server ``process`` listens on ``port``; kills it if it never does."""
     try:
         wait_for_port(port, timeout=60, process=process)
     except (TimeoutError, RuntimeError):
         process.kill()
         raise
     return process
+
+
+def start_server(env: dict[str, str], port: int, log: IO[bytes] | int) -> subprocess.Popen:
+    """Starts the production command, bin/serve, on ``port``; waits until it listens."""
+    return await_server(spawn_server(env, port, log), port)
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -292,10 +315,11 @@ def servers(production_env: dict[str, str], server_log: Path) -> Iterator[list[i
     """Two server processes (Daphne or Uvicorn) started with the production command."""
     ports = [free_port(), free_port()]
     with server_log.open("ab") as log:
-        processes = []
+        # Both start at once (each takes a second or two of CPU to import Django).
+        processes = [spawn_server(production_env, port, log) for port in ports]
         try:
-            for port in ports:
-                processes.append(start_server(production_env, port, log))
+            for process, port in zip(processes, ports, strict=True):
+                await_server(process, port)
             yield ports
         finally:
             for process in processes:
