@@ -50,9 +50,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "combination: a test of one rendered combination")
-    config.addinivalue_line(
-        "markers", "only_combinations(ids): run this per-combination test for these ids only"
-    )
     unknown = set(config.getoption("combination")) - set(combinations())
     if unknown:
         raise pytest.UsageError(f"unknown --combination {sorted(unknown)}: see tests/matrix.py")
@@ -125,8 +122,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "combination" not in metafunc.fixturenames:
         return
     wanted = metafunc.config.getoption("combination")
-    # @pytest.mark.only_combinations([...]) limits a test to some combinations.
-    only = metafunc.definition.get_closest_marker("only_combinations")
     metafunc.parametrize(
         "combination",
         [
@@ -136,8 +131,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 marks=[pytest.mark.combination, pytest.mark.xdist_group(combination_id)],
             )
             for combination_id in combinations()
-            if (not wanted or combination_id in wanted)
-            and (only is None or combination_id in only.args[0])
+            if not wanted or combination_id in wanted
         ],
     )
 
