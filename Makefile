@@ -1,4 +1,4 @@
-# The template's two entry points: `make demo` and `make test`.
+# The template's entry points: `make demo`, `make test` and `make lock`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ DEMO_DIR := .demo
 DEMO_PROJECT := $(DEMO_DIR)/chat_project
 export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 6
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+## lock: re-resolve every generated project's requirements*.lock to the newest versions
+##       its pyproject.toml allows (one render per auth and asgi_server pair; needs PyPI)
+lock: $(VENV)/.installed
+	$(BIN)/python -m scripts.lock
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

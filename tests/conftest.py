@@ -1,5 +1,7 @@
 """Renders each combination once per worker, builds its environment, and sums up the run."""
 
+import fcntl
+import hashlib
 import importlib.util
 import os
 import re
@@ -17,6 +19,7 @@ from cookiecutter.main import cookiecutter
 from xdist.scheduler import LoadGroupScheduling
 
 from tests.matrix import REPO, Combination, combinations
+from tests.pythons import version_of
 
 CACHE = REPO / ".cache"
 os.environ.setdefault("UV_CACHE_DIR", str(CACHE / "uv"))
@@ -297,16 +300,54 @@ def tail(output: str, lines: int = 80) -> str:
     return "\n".join(output.splitlines()[-lines:])
 
 
-def build_env(project: Path, env_dir: Path, python: str) -> Path:
-    """Builds a fresh virtualenv from what ``project`` declares; returns its Python."""
+def run_id(config: pytest.Config) -> str:
+    """Returns an id shared by every xdist worker of this run (this process's without xdist)."""
+    return getattr(config, "workerinput", {}).get("testrunuid") or f"pid-{os.getpid()}"
+
+
+def lock_env_dir(project: Path, version: tuple[int, int]) -> Path:
+    """Returns where the env of ``project``'s requirements-dev.lock on Python ``version`` lives:
+    combinations with the same lock share it."""
+    lock = (project / "requirements-dev.lock").read_bytes()
+    return CACHE / "envs" / f"{hashlib.sha256(lock).hexdigest()[:16]}-py{version[0]}.{version[1]}"
+
+
+def build_env(project: Path, python: str, run_key: str) -> Path:
+    """Returns the Python of a virtualenv holding exactly ``project``'s requirements-dev.lock.
+
+    The first test of run ``run_key`` that asks for a lock and Python builds it afresh while
+    the others, on any worker, wait; ``.built`` names the run that finished it. The project
+    itself is not installed: its suite, manage.py and bin/serve run from its directory.
+    """
+    version = version_of(Path(python))
+    if version is None:
+        pytest.fail(f"{python} does not run", pytrace=False)
+    env_dir = lock_env_dir(project, version)
+    env_dir.parent.mkdir(parents=True, exist_ok=True)
+    built = env_dir / ".built"
+    with (env_dir.parent / f"{env_dir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists() or built.read_text(encoding="utf-8") != run_key:
+            sync_env(project, env_dir, python)
+            built.write_text(run_key, encoding="utf-8")
+    return env_dir / "bin" / "python"
+
+
+def sync_env(project: Path, env_dir: Path, python: str) -> None:
+    """Creates ``env_dir`` anew with ``python`` and installs requirements-dev.lock into it."""
     uv = template_tool("uv")
     shutil.rmtree(env_dir, ignore_errors=True)
-    env_dir.parent.mkdir(parents=True, exist_ok=True)
     run([uv, "venv", "--quiet", "--python", python, env_dir], cwd=project, timeout=120)
-    env_python = env_dir / "bin" / "python"
-    install = [uv, "pip", "install", "--quiet", "--python", env_python, "-e", f"{project}[dev]"]
-    run(install, cwd=project, timeout=900)
-    return env_python
+    sync = [
+        uv,
+        "pip",
+        "sync",
+        "--quiet",
+        "--require-hashes",
+        "--python",
+        env_dir / "bin" / "python",
+    ]
+    run([*sync, "requirements-dev.lock"], cwd=project, timeout=900)
 
 
 @dataclass
@@ -338,15 +379,17 @@ def _envs() -> dict[str, ProjectEnv | BaseException]:
 
 @pytest.fixture
 def project_env(
-    combination: str, rendered: Rendered, _envs: dict[str, ProjectEnv | BaseException]
+    combination: str,
+    rendered: Rendered,
+    _envs: dict[str, ProjectEnv | BaseException],
+    request: pytest.FixtureRequest,
 ) -> ProjectEnv:
-    """The env of ``combination`` on the template's Python: built once, its failure kept."""
+    """The env of ``combination``'s lock on the template's Python: built once, its failure
+    kept."""
     if combination not in _envs:
-        env_dir = CACHE / "envs" / combination
         try:
-            _envs[combination] = ProjectEnv(
-                rendered.root, build_env(rendered.root, env_dir, sys.executable)
-            )
+            python = build_env(rendered.root, sys.executable, run_id(request.config))
+            _envs[combination] = ProjectEnv(rendered.root, python)
         except BaseException as error:
             _envs[combination] = error
             raise

@@ -2,13 +2,7 @@
 
 import pytest
 
-from tests.conftest import (
-    CACHE,
-    ProjectEnv,
-    Rendered,
-    build_env,
-    require_or_skip,
-)
+from tests.conftest import ProjectEnv, Rendered, build_env, require_or_skip, run_id
 from tests.matrix import default_combination
 from tests.pythons import newest_python
 
@@ -16,7 +10,7 @@ pytestmark = pytest.mark.xdist_group("newest-python")
 
 
 @pytest.fixture(scope="module")
-def newest_env(render, tmp_path_factory) -> ProjectEnv:
+def newest_env(render, tmp_path_factory, request) -> ProjectEnv:
     """The default combination in a fresh env on the newest CPython, rendered on its own."""
     found = newest_python()
     if found is None:
@@ -24,16 +18,17 @@ def newest_env(render, tmp_path_factory) -> ProjectEnv:
             "no CPython >= 3.12 under `pyenv root`/versions, on PATH or managed by uv: "
             "install one (`uv python install 3.13` or `pyenv install 3.13`)"
         )
-    python, version = found
+    python, _ = found
     # Its own render, so that its suite never shares a working tree with the default one.
-    combination_id, values = default_combination()
+    _, values = default_combination()
     rendered: Rendered = render(tmp_path_factory.mktemp("render-newest"), values)
-    env_dir = CACHE / "envs" / f"{combination_id}-py{version[0]}.{version[1]}"
-    return ProjectEnv(rendered.root, build_env(rendered.root, env_dir, str(python)))
+    # The same universal lock as on Python 3.11: its markers pick Django 6 here.
+    env_python = build_env(rendered.root, str(python), run_id(request.config))
+    return ProjectEnv(rendered.root, env_python)
 
 
 def test_newest_python_gets_django_6(newest_env: ProjectEnv) -> None:
-    """On Python 3.12 or newer the declared range resolves to Django 6 or later."""
+    """On Python 3.12 or newer the lock's markers install Django 6 or later."""
     out = newest_env.run("-c", "import django; print(django.VERSION[0])")
     assert int(out.strip().splitlines()[-1]) >= 6
 

@@ -48,7 +48,8 @@ async def connect(user, room: str) -> WebsocketCommunicator:
         url_route={"kwargs": {"room_name": room}},
     )
     connected, _ = await client.connect(timeout=60)
-    assert connected
+    if not connected:
+        raise RuntimeError(f"the consumer refused a socket to {room}")
     return client
 
 

@@ -32,7 +32,8 @@ if not SECRET_KEY:
             "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` and export it, "
             "or set DJANGO_DEBUG=true for local development."
         )
-    SECRET_KEY = "insecure-local-development-key-never-use-in-production"
+    # Only with DJANGO_DEBUG=true: without it, start-up fails above.
+    SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

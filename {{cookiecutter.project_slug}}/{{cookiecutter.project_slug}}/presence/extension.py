@@ -102,8 +102,8 @@ class PresenceExtension(SocketExtension):
     async def _refresh_forever(self) -> None:
         interval = float(settings.PRESENCE_REFRESH_INTERVAL)
         while True:
-            # Jitter spreads the refreshes of sockets that connected together.
-            await asyncio.sleep(interval * random.uniform(0.8, 1.0))
+            # Jitter spreads the refreshes of sockets that connected together (not a secret).
+            await asyncio.sleep(interval * random.uniform(0.8, 1.0))  # noqa: S311
             try:
                 await self.refresh()
             except Exception:
