@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ProjectEnv, Rendered, build_env, require_or_skip
+from tests.conftest import ProjectEnv, Rendered, build_env, require_or_skip, run_id
 from tests.matrix import default_combination
 
 DEFAULT_VALUES = default_combination()[1]
@@ -86,10 +86,11 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def default_env(render, tmp_path_factory) -> ProjectEnv:
+def default_env(render, tmp_path_factory, request: pytest.FixtureRequest) -> ProjectEnv:
     """The default combination rendered on its own (its suite runs beside the matrix's)."""
     rendered: Rendered = render(tmp_path_factory.mktemp("render-postgres"), DEFAULT_VALUES)
-    return ProjectEnv(rendered.root, build_env(rendered.root, sys.executable))
+    python = build_env(rendered.root, sys.executable, run_id(request.config))
+    return ProjectEnv(rendered.root, python)
 
 
 def test_generated_suite_passes_on_postgresql(default_env: ProjectEnv, database_url: str) -> None:
