@@ -13,11 +13,11 @@ from config.layers import channel_layers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-# pytest sets PYTEST_VERSION. The test suite, and the servers it starts, never read .env:
-# they must not reach the Redis or database a developer named there, and they run on local
-# defaults (DEBUG on) unless the tests say otherwise.
+# pytest sets PYTEST_VERSION. The test process runs on local defaults (DEBUG on, a database
+# of its own) and, like the servers the tests start (DJANGO_READ_DOT_ENV=false), never reads
+# .env: tests must not reach the Redis or database a developer named there.
 TESTING = "PYTEST_VERSION" in os.environ
-if not TESTING:
+if env.bool("DJANGO_READ_DOT_ENV", default=not TESTING):
     # Variables already in the environment win over the file.
     environ.Env.read_env(BASE_DIR / ".env")
 
@@ -90,6 +90,10 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+if TESTING:
+    # pytest-django creates (and drops) its test_ copy of this one: SQLite in memory, or
+    # TEST_DATABASE_URL, never the DATABASE_URL of the developer's environment.
+    DATABASE_URL = env.str("TEST_DATABASE_URL", default="sqlite://:memory:")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 # Under ASGI every request and consumer call runs on its own thread: persistent
 # connections would pile up, so each one is closed after use.

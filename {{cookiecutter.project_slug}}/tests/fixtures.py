@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import environ
 import pytest
 import redis
 from channels.testing import WebsocketCommunicator
@@ -88,19 +87,6 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = 
         if time.monotonic() > deadline:
             raise TimeoutError(f"not true after {timeout} s: {what or condition}")
         time.sleep(0.05)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # The test process uses only what the tests start: SQLite in memory, or the database
-    # that TEST_DATABASE_URL names (pytest-django creates and drops its test_ copy there),
-    # never a DATABASE_URL from the developer's environment.
-    from django.conf import settings
-
-    url = os.environ.get("TEST_DATABASE_URL") or "sqlite://:memory:"
-    # In place: Django's connection handler already holds (and completed) this dict.
-    default = settings.DATABASES["default"]
-    default["OPTIONS"] = {}
-    default.update(environ.Env.db_url_config(url))
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -247,8 +233,10 @@ def run_manage(env: dict[str, str], *args: str) -> str:
 def production_env(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Production settings on a fresh SQLite file and a Redis database of their own."""
     database = Path(tmp_path_factory.mktemp("live")) / "live.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    # Not the test process's settings: no PYTEST_VERSION (so no test defaults), no .env.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     env.update(
+        DJANGO_READ_DOT_ENV="false",
         # bin/serve runs the server of the environment the tests run in.
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         DJANGO_DEBUG="false",

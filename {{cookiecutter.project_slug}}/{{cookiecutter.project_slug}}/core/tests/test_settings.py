@@ -5,6 +5,7 @@ import re
 import secrets
 import subprocess
 
+import environ
 import pytest
 from django.core.management import call_command
 
@@ -109,3 +110,9 @@ def test_the_shipped_timers_fit_together():
         timers["WEBSOCKET_MAX_AGE"]
         == channel_layers("redis://x")["default"]["CONFIG"]["group_expiry"]
     )
+
+
+def test_the_tests_run_on_test_database_url_or_sqlite_in_memory(settings):
+    """The test process never uses DATABASE_URL: TEST_DATABASE_URL's server, or SQLite."""
+    url = os.environ.get("TEST_DATABASE_URL") or "sqlite://:memory:"
+    assert settings.DATABASES["default"]["ENGINE"] == environ.Env.db_url_config(url)["ENGINE"]
