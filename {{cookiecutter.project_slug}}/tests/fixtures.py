@@ -1,7 +1,6 @@
 """Fixtures shared by every test: real Redis, channel layers, servers and logged-in sockets."""
 
 import asyncio
-import functools
 import json
 import os
 import secrets
@@ -24,7 +23,7 @@ from django.core.cache import cache
 
 from config.asgi import application
 from config.layers import channel_layers
-from tests.auth import Login, live_logins, login
+from tests.auth import USERS_SCRIPT, Login, live_logins, login
 
 __all__ = ["login"]
 
@@ -229,9 +228,17 @@ def run_manage(env: dict[str, str], *args: str) -> str:
     return result.stdout.strip()
 
 
+@dataclass
+class Production:
+    """The environment of the live servers, and the users made in their database."""
+
+    env: dict[str, str]
+    users: dict[str, str]
+
+
 @pytest.fixture(scope="session")
-def production_env(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Production settings on a fresh SQLite file and a Redis database of their own."""
+def production(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -> Production:
+    """Production settings on a fresh SQLite file, migrated, with LIVE_USERS in it."""
     database = Path(tmp_path_factory.mktemp("live")) / "live.sqlite3"
     # Not the test process's settings: no PYTEST_VERSION (so no test defaults), no .env.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
@@ -251,8 +258,17 @@ def production_env(redis_server: str, tmp_path_factory: pytest.TempPathFactory) 
         JWT_ACCESS_TOKEN_LIFETIME="3600",
         **LIVE_TIMERS,
     )
-    run_manage(env, "migrate", "--no-input")
-    return env
+    # One Django start-up for both: the migrations, then the users.
+    setup = "from django.core.management import call_command\n"
+    setup += "call_command('migrate', interactive=False, verbosity=0)\n"
+    output = run_manage(env, "shell", "-c", setup + USERS_SCRIPT.format(names=LIVE_USERS))
+    return Production(env, json.loads(output.splitlines()[-1]))
+
+
+@pytest.fixture(scope="session")
+def production_env(production: Production) -> dict[str, str]:
+    """The environment of the live servers (production settings, test timers)."""
+    return production.env
 
 
 @pytest.fixture(scope="session")
@@ -317,10 +333,9 @@ def servers(production_env: dict[str, str], server_log: Path) -> Iterator[list[i
 
 
 @pytest.fixture(scope="session")
-def live_users(production_env: dict[str, str], servers: list[int]) -> dict[str, Login]:
+def live_users(production: Production, servers: list[int]) -> dict[str, Login]:
     """LIVE_USERS logged in once for the session, against the live servers' database."""
-    manage = functools.partial(run_manage, production_env)
-    return live_logins(manage, f"http://127.0.0.1:{servers[0]}", LIVE_USERS)
+    return live_logins(production.users, f"http://127.0.0.1:{servers[0]}", LIVE_USERS)
 
 
 @dataclass
