@@ -2,12 +2,18 @@
 
 import shutil
 
-from tests.conftest import REPO, actionlint, require_or_skip, run
+from tests.conftest import REPO, actionlint, require_or_skip, run, template_tool
 
 
 def test_template_workflow_passes_actionlint() -> None:
     """The template's GitHub workflow passes actionlint."""
     actionlint([REPO / ".github" / "workflows" / "ci.yml"], REPO)
+
+
+def test_template_code_passes_ruff() -> None:
+    """The template's own code (tests, hooks, benchmarks) passes ruff, as `make lint` runs it."""
+    run([template_tool("ruff"), "check", "--no-cache", "."], cwd=REPO, timeout=120)
+    run([template_tool("ruff"), "format", "--no-cache", "--check", "."], cwd=REPO, timeout=120)
 
 
 def test_ci_script_passes_shellcheck() -> None:

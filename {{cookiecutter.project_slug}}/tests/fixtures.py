@@ -5,6 +5,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -96,16 +97,20 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker("redis")
 
 
+def run_order(item: pytest.Item) -> tuple[int, bool]:
+    """Sorts live tests first, then the others, then ``run_last(n)`` tests by ``n``."""
+    last = item.get_closest_marker("run_last")
+    if last is not None:
+        return 1 + (last.args[0] if last.args else 0), False
+    return 0, item.get_closest_marker("live") is None
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-django's ordering by database use
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Live tests first: they open idle sockets that tests marked run_last check after every
-    # other test, so that the quiet period overlaps the rest of the suite.
-    items.sort(
-        key=lambda item: (
-            item.get_closest_marker("run_last") is not None,
-            item.get_closest_marker("live") is None,
-        )
-    )
+    # other test, so that the quiet period overlaps the rest of the suite. A test that ends
+    # a shared server comes last of all (run_last(1)).
+    items.sort(key=run_order)
 
 
 @pytest.fixture(autouse=True)
@@ -315,21 +320,35 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def servers(production_env: dict[str, str], server_log: Path) -> Iterator[list[int]]:
-    """Two server processes (Daphne or Uvicorn) started with the production command."""
+def server_processes(
+    production_env: dict[str, str], server_log: Path
+) -> Iterator[dict[int, subprocess.Popen]]:
+    """Two server processes (Daphne or Uvicorn) started with the production command, by port.
+
+    A test marked ``run_last(1)`` may kill one (presence after a crash); whatever still runs
+    is killed afterwards: graceful shutdown is the SIGTERM test's, on a server of its own.
+    """
     ports = [free_port(), free_port()]
     with server_log.open("ab") as log:
         # Both start at once (each takes a second or two of CPU to import Django).
-        processes = [spawn_server(production_env, port, log) for port in ports]
+        processes = {port: spawn_server(production_env, port, log) for port in ports}
         try:
-            for process, port in zip(processes, ports, strict=True):
+            for port, process in processes.items():
                 await_server(process, port)
-            yield ports
+            yield processes
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
+            # Killed: their graceful shutdown is the SIGTERM test's to check.
+            for process in processes.values():
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+            for process in processes.values():
                 process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def servers(server_processes: dict[int, subprocess.Popen]) -> list[int]:
+    """The ports of the two server processes."""
+    return list(server_processes)
 
 
 @pytest.fixture(scope="session")
