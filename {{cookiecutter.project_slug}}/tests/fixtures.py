@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import pytest
 import redis
@@ -43,15 +43,21 @@ LIVE_TIMERS = {
 }
 
 
-def require_binary(name: str, install: str = "") -> str:
+def require_or_skip(reason: str) -> NoReturn:
+    """Skips the test with ``reason``, or fails it under CI=true, where nothing may skip."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: under CI=true nothing may be skipped")
+    pytest.skip(reason)
+
+
+def require_binary(name: str, brew: str = "") -> str:
     """Returns the path of ``name``; skips without it, and fails when CI=true."""
     path = shutil.which(name) or shutil.which(name, path=os.pathsep.join(EXTRA_BIN_DIRS))
     if path is None:
-        how = install or f"apt-get install {name}, or brew install {name}"
-        reason = f"{name} is not on PATH nor in {', '.join(EXTRA_BIN_DIRS)} ({how})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: under CI=true nothing may be skipped")
-        pytest.skip(reason)
+        require_or_skip(
+            f"{name} is not on PATH nor in {', '.join(EXTRA_BIN_DIRS)} "
+            f"(apt-get install {name}, or brew install {brew or name})"
+        )
     return path
 
 
@@ -145,7 +151,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("TEST_REDIS_URL"):
         yield os.environ["TEST_REDIS_URL"].rstrip("/").rsplit("/", 1)[0]
         return
-    binary = require_binary("redis-server")
+    binary = require_binary("redis-server", brew="redis")
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
