@@ -34,7 +34,7 @@ test: $(VENV)/.installed
 ## lock: re-resolve every generated project's requirements*.lock to the newest versions
 ##       its pyproject.toml allows (one render per auth and asgi_server pair; needs PyPI)
 lock: $(VENV)/.installed
-	$(BIN)/python -m scripts.lock
+	$(BIN)/python -m scripts.lock $(if $(KEEP),--keep)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -12,7 +12,6 @@ PATHS_BY_OPTION: dict[str, list[str]] = {
     "use_presence": [
         "{package}/presence",
         "{package}/chat/static/chat/presence.js",
-        "benchmarks",
     ],
     "use_nginx": ["deploy/nginx"],
 }

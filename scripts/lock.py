@@ -34,12 +34,15 @@ def variants() -> list[dict[str, str]]:
     return found
 
 
-def refresh(values: dict[str, str], work: Path) -> None:
-    """Renders one variant, re-resolves its locks there (newest versions) and copies them back."""
+def refresh(values: dict[str, str], work: Path, upgrade: bool = True) -> None:
+    """Renders one variant, re-resolves its locks there and copies them back.
+
+    ``upgrade`` takes the newest versions allowed; without it every pin still allowed stays.
+    """
     project = Path(cookiecutter(str(REPO), no_input=True, extra_context=values, output_dir=work))
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
     subprocess.run(
-        ["make", "--no-print-directory", "lock", "UPGRADE=1", f"UV={uv}"],
+        ["make", "--no-print-directory", "lock", f"UPGRADE={1 if upgrade else ''}", f"UV={uv}"],
         cwd=project,
         check=True,
         env=os.environ,
@@ -50,9 +53,10 @@ def refresh(values: dict[str, str], work: Path) -> None:
 
 
 def main() -> None:
+    upgrade = "--keep" not in sys.argv[1:]
     for values in variants():
         with tempfile.TemporaryDirectory() as work:
-            refresh(values, Path(work))
+            refresh(values, Path(work), upgrade)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,8 @@
 import asyncio
 import json
 import os
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
 
 import pytest
 import redis
@@ -25,10 +23,19 @@ from django.core.cache import cache
 from config.asgi import application
 from config.layers import channel_layers
 from tests.auth import USERS_SCRIPT, Login, live_logins, login
+from tests.processes import (
+    PROJECT_DIR,
+    await_server,
+    free_port,
+    production_settings,
+    spawn_server,
+    start_redis,
+    start_server,
+    wait_for_port,
+)
 
-__all__ = ["login"]
+__all__ = ["PROJECT_DIR", "free_port", "login", "start_server", "wait_for_port"]
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 ORIGIN = b"http://localhost"
 # Where tools live that are not always on PATH: Debian's sbin (nginx), Homebrew.
 EXTRA_BIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin", "/usr/local/bin")
@@ -59,28 +66,6 @@ def require_binary(name: str, brew: str = "") -> str:
             f"(apt-get install {name}, or brew install {brew or name})"
         )
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(
-    port: int, timeout: float = 30.0, process: subprocess.Popen | None = None
-) -> None:
-    """Waits until something listens on ``port`` (and ``process``, if given, still runs)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
@@ -152,19 +137,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield os.environ["TEST_REDIS_URL"].rstrip("/").rsplit("/", 1)[0]
         return
     binary = require_binary("redis-server", brew="redis")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-    )
+    process, url = start_redis(binary, tmp_path_factory.mktemp("redis"))
     try:
-        wait_for_port(port, process=process)
-        # The port was free a moment ago: make sure the server answering is ours.
-        found = redis.Redis(port=port).info("server")["process_id"]
-        assert found == process.pid, f"port {port} is held by another Redis (pid {found})"
-        yield f"redis://127.0.0.1:{port}"
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -251,24 +226,7 @@ class Production:
 def production(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -> Production:
     """Production settings on a fresh SQLite file, migrated, with LIVE_USERS in it."""
     database = Path(tmp_path_factory.mktemp("live")) / "live.sqlite3"
-    # Not the test process's settings: no PYTEST_VERSION (so no test defaults), no .env.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
-    env.update(
-        DJANGO_READ_DOT_ENV="false",
-        # bin/serve runs the server of the environment the tests run in.
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        DJANGO_DEBUG="false",
-        # The proxy in front terminates TLS; these servers are reached over plain HTTP.
-        DJANGO_SECURE_SSL_REDIRECT="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=f"sqlite:///{database}",
-        REDIS_URL=f"{redis_server}/1",
-        # Every process verifies the tokens the others issued; they outlive the session.
-        JWT_SIGNING_KEY=secrets.token_urlsafe(48),
-        JWT_ACCESS_TOKEN_LIFETIME="3600",
-        **LIVE_TIMERS,
-    )
+    env = production_settings(database, f"{redis_server}/1") | LIVE_TIMERS
     # One Django start-up for both: the migrations, then the users.
     setup = "from django.core.management import call_command\n"
     setup += "call_command('migrate', interactive=False, verbosity=0)\n"
@@ -285,33 +243,6 @@ def production_env(production: Production) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("logs") / "servers.log"
-
-
-def spawn_server(env: dict[str, str], port: int, log: IO[bytes] | int) -> subprocess.Popen:
-    """Starts the production command, bin/serve, on ``port``, without waiting for it."""
-    return subprocess.Popen(
-        [str(PROJECT_DIR / "bin" / "serve")],
-        env={**env, "PORT": str(port), "PYTHONUNBUFFERED": "1"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # Its own process group, so that a test can signal the server and its children.
-        start_new_session=True,
-    )
-
-
-def await_server(process: subprocess.Popen, port: int) -> subprocess.Popen:
-    """Waits until the server ``process`` listens on ``port``; kills it if it never does."""
-    try:
-        wait_for_port(port, timeout=60, process=process)
-    except (TimeoutError, RuntimeError):
-        process.kill()
-        raise
-    return process
-
-
-def start_server(env: dict[str, str], port: int, log: IO[bytes] | int) -> subprocess.Popen:
-    """Starts the production command, bin/serve, on ``port``; waits until it listens."""
-    return await_server(spawn_server(env, port, log), port)
 
 
 def stop_server(process: subprocess.Popen) -> None:
