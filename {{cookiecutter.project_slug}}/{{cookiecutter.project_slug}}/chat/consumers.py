@@ -8,6 +8,7 @@ from django.conf import settings
 from ..core.consumers import BaseConsumer
 from ..core.protocol import CloseCode, FrameError
 from . import protocol, selectors, services
+from .models import Room
 
 
 class ChatConsumer(BaseConsumer):
@@ -27,10 +28,8 @@ class ChatConsumer(BaseConsumer):
         except services.InvalidRoomName as exc:
             await self.refuse(CloseCode.INVALID_ROOM, str(exc))
             return
-        self.room = await database_sync_to_async(services.room_get_or_create)(name=self.room_name)
-        if not await database_sync_to_async(services.room_join_allowed)(
-            room=self.room, user=self.scope["user"]
-        ):
+        self.room = await database_sync_to_async(self._room_if_allowed)()
+        if self.room is None:
             await self.refuse(CloseCode.FORBIDDEN, "this room is private")
             return
         # Join before reading history: a message sent in between arrives twice at worst
@@ -42,6 +41,11 @@ class ChatConsumer(BaseConsumer):
         for frame in await database_sync_to_async(self._history)():
             await self.send(text_data=frame)
         await self.start_extensions()
+
+    def _room_if_allowed(self) -> Room | None:
+        """Finds or creates the room, in one trip to the database's thread with the check."""
+        room = services.room_get_or_create(name=self.room_name)
+        return room if services.room_join_allowed(room=room, user=self.scope["user"]) else None
 
     def _history(self) -> list[str]:
         messages = selectors.message_list_recent(
