@@ -176,6 +176,17 @@ def make_user(transactional_db) -> Callable[..., object]:
     return make
 
 
+class Communicator(WebsocketCommunicator):
+    """Channels' test client, with a handshake deadline a loaded machine can meet.
+
+    Channels waits 1 s for the handshake by default; with a dozen suites sharing two cores
+    the first handshake of a test module has been seen to take longer.
+    """
+
+    async def connect(self, timeout: float = 30) -> tuple[bool, int | str | None]:  # noqa: ASYNC109 (overrides Channels)
+        return await super().connect(timeout)
+
+
 def communicator(
     path: str, *, login: Login | None = None, origin: bytes | None = ORIGIN
 ) -> WebsocketCommunicator:
@@ -185,7 +196,7 @@ def communicator(
     if login is not None:
         headers += login.asgi_headers
         subprotocols = login.subprotocols or None
-    return WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+    return Communicator(application, path, headers=headers, subprotocols=subprotocols)
 
 
 async def receive_close(client: WebsocketCommunicator) -> dict[str, object]:
