@@ -27,6 +27,7 @@ from tests.processes import (
     PROJECT_DIR,
     await_server,
     free_port,
+    free_ports,
     production_settings,
     spawn_server,
     start_redis,
@@ -276,7 +277,7 @@ def server_processes(
     A test marked ``run_last(1)`` may kill one (presence after a crash); whatever still runs
     is killed afterwards: graceful shutdown is the SIGTERM test's, on a server of its own.
     """
-    ports = [free_port(), free_port()]
+    ports = free_ports(2)
     with server_log.open("ab") as log:
         # Both start at once (each takes a second or two of CPU to import Django).
         processes = {port: spawn_server(production_env, port, log) for port in ports}

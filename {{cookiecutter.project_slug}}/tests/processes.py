@@ -14,10 +14,25 @@ import redis
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+def free_ports(count: int) -> list[int]:
+    """Returns ``count`` distinct loopback ports that were free a moment ago.
+
+    The sockets stay bound until every port is chosen: picked one by one, the kernel may
+    hand out the same port twice.
+    """
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """Returns a loopback port that was free a moment ago."""
+    return free_ports(1)[0]
 
 
 def wait_for_port(
