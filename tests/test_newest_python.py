@@ -1,10 +1,13 @@
 """The default project runs on the newest CPython available, with the newest Django."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import ProjectEnv, Rendered, build_env, require_or_skip, run_id
 from tests.matrix import default_combination
 from tests.pythons import newest_python
+from tests.test_generated_suite import suite_run
 
 pytestmark = pytest.mark.xdist_group("newest-python")
 
@@ -33,6 +36,6 @@ def test_newest_python_gets_django_6(newest_env: ProjectEnv) -> None:
     assert int(out.strip().splitlines()[-1]) >= 6
 
 
-def test_newest_python_suite_passes(newest_env: ProjectEnv) -> None:
+def test_newest_python_suite_passes(newest_env: ProjectEnv, tmp_path: Path) -> None:
     """The generated suite passes on the newest Python and Django."""
-    newest_env.run("-m", "pytest", "-p", "no:cacheprovider", "-q", timeout=1200)
+    suite_run(newest_env, tmp_path)

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import ProjectEnv, Rendered, build_env, require_or_skip, run_id
 from tests.matrix import default_combination
+from tests.test_generated_suite import suite_run
 
 DEFAULT_VALUES = default_combination()[1]
 # initdb refuses to run as root: the server runs as this unprivileged system user.
@@ -93,7 +94,9 @@ def default_env(render, tmp_path_factory, request: pytest.FixtureRequest) -> Pro
     return ProjectEnv(rendered.root, python)
 
 
-def test_generated_suite_passes_on_postgresql(default_env: ProjectEnv, database_url: str) -> None:
+def test_generated_suite_passes_on_postgresql(
+    default_env: ProjectEnv, database_url: str, tmp_path: Path
+) -> None:
     """The generated suite passes with TEST_DATABASE_URL on a real PostgreSQL (psycopg 3)."""
     engine = default_env.run(
         "-c",
@@ -102,8 +105,4 @@ def test_generated_suite_passes_on_postgresql(default_env: ProjectEnv, database_
         env={"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings"},
     )
     assert engine.split()[-2] == "postgresql", engine
-    out = default_env.run(
-        "-m", "pytest", "-p", "no:cacheprovider", "-q", timeout=1200,
-        env={"TEST_DATABASE_URL": database_url},
-    )  # fmt: skip
-    assert "skipped" not in out.strip().splitlines()[-1], out
+    suite_run(default_env, tmp_path, env={"TEST_DATABASE_URL": database_url})
