@@ -4,9 +4,13 @@ from typing import Any
 
 
 def channel_layers(
-    redis_url: str, *, group_expiry: int = 86400, max_connections: int = 1000
+    redis_url: str, *, max_connections: int = 1000, group_expiry: int = 86400
 ) -> dict[str, Any]:
-    """Returns the CHANNEL_LAYERS setting for ``redis_url`` (empty: in-memory)."""
+    """Returns the CHANNEL_LAYERS setting for ``redis_url`` (empty: in-memory).
+
+    ``group_expiry`` is the in-memory layer's: the Redis one keeps a membership as long
+    as its consumer lives.
+    """
     if not redis_url:
         return {
             "default": {
@@ -16,24 +20,23 @@ def channel_layers(
         }
     host = {
         "address": redis_url,
-        # redis-py 8 times sockets out after 5 s, as long as the layer's blocking pop
-        # waits, so every idle consumer would die; keep the timeout well above it.
-        "socket_timeout": 30,
+        # redis-py's own defaults are 5 s and a pool of 100, which turns a burst of
+        # handshakes into errors; every timeout here is set on purpose.
+        "socket_timeout": 10,
         "socket_connect_timeout": 5,
         "socket_keepalive": True,
-        # The default pool of 100 turns a burst of handshakes into HTTP 500s.
+        # The subscription connection pings Redis when it has been quiet this long, so
+        # a dead connection is found and replaced.
+        "health_check_interval": 15,
         "max_connections": max_connections,
     }
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "{{ cookiecutter.project_slug }}.core.channel_layer.PubSubChannelLayer",
             "CONFIG": {
                 "hosts": [host],
-                # Per server process; at the default of 100 a burst drops most messages.
+                # Messages a consumer may have waiting in its queue (per channel).
                 "capacity": 1000,
-                "expiry": 60,
-                # Counted from the join: sockets live no longer (WEBSOCKET_MAX_AGE).
-                "group_expiry": group_expiry,
             },
         }
     }

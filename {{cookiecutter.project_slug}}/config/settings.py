@@ -96,19 +96,40 @@ if TESTING:
     DATABASE_URL = env.str("TEST_DATABASE_URL", default="sqlite://:memory:")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 # Under ASGI every request and consumer call runs on its own thread: persistent
-# connections would pile up, so each one is closed after use.
+# connections would pile up, so each one is closed after use, back into a pool.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Opening a PostgreSQL connection costs milliseconds; every socket handshake and
+    # message reaches the database, so connections come from psycopg's pool.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DATABASE_POOL_SIZE", default=10),
+        "timeout": 10,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Write-ahead logging: readers never wait for the writer, and a commit does not
+    # wait for the disk (the log is synced at checkpoints; a power cut may lose the
+    # last commits, never the database).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        transaction_mode="IMMEDIATE",
+    )
+# The sockets' database thread keeps its one connection (core/db.py); not in tests,
+# whose database is dropped while that thread lives on.
+SOCKET_DATABASE_KEEP_CONNECTION = not TESTING
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
-# One fact for both: the server closes sockets at this age, and group membership in the
-# channel layer lasts as long.
+# The server closes sockets at this age (4010), and clients reconnect.
 WEBSOCKET_MAX_AGE = env.int("WEBSOCKET_MAX_AGE", default=86400)
 CHANNEL_LAYERS = channel_layers(
     REDIS_URL,
-    group_expiry=WEBSOCKET_MAX_AGE,
     max_connections=env.int("REDIS_MAX_CONNECTIONS", default=1000),
+    group_expiry=WEBSOCKET_MAX_AGE,
 )
+# Frames a socket may fall behind its rooms (while its write buffer is full) before it is
+# closed as a slow reader (4008), so that one slow client never holds up a room.
+WEBSOCKET_SEND_BACKLOG = env.int("WEBSOCKET_SEND_BACKLOG", default=500)
 
 # The default cache (login throttling): Redis when configured, so all processes share it.
 CACHES = {
@@ -211,8 +232,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "{{ cookiecutter.project_slug }}": {"level": LOG_LEVEL},
-        # channels-redis reports messages dropped over capacity at INFO: keep them visible.
-        "channels_redis": {"level": "INFO"},
         "django.request": {"level": "WARNING"},
 {%- if cookiecutter.asgi_server == "uvicorn" %}
         # Uvicorn logs `WebSocket /path?token=...` at INFO, and the access log writes query

@@ -1,14 +1,18 @@
 """The chat socket: ws/chat/<room>/."""
 
+import asyncio
+import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from ..core.consumers import BaseConsumer
+from ..core.db import database_sync_to_async
 from ..core.protocol import CloseCode, FrameError
 from . import protocol, selectors, services
 from .models import Room
+
+logger = logging.getLogger(__name__)
 
 
 class ChatConsumer(BaseConsumer):
@@ -28,30 +32,35 @@ class ChatConsumer(BaseConsumer):
         except services.InvalidRoomName as exc:
             await self.refuse(CloseCode.INVALID_ROOM, str(exc))
             return
-        self.room = await database_sync_to_async(self._room_if_allowed)()
-        if self.room is None:
+        # Join before reading history: a message sent in between arrives twice at worst
+        # (clients de-duplicate by id), never not at all. Live frames wait until the
+        # history is out, then go straight from the channel layer to the socket.
+        self.room_group = services.room_group_name(name=self.room_name)
+        self.writer.hold()
+        self.deliver_directly({"chat.message": self.push_chat_message})
+        await asyncio.gather(self.join_group(self.room_group), self.join_auth_groups())
+        admitted = await database_sync_to_async(self._admit)()
+        if admitted is None:
+            self.writer.drop_pushes()
             await self.refuse(CloseCode.FORBIDDEN, "this room is private")
             return
-        # Join before reading history: a message sent in between arrives twice at worst
-        # (clients de-duplicate by id), never not at all.
-        self.room_group = services.room_group_name(name=self.room_name)
-        await self.join_group(self.room_group)
-        await self.join_auth_groups()
+        self.room, history = admitted
         await self.accept()
-        for frame in await database_sync_to_async(self._history)():
+        for frame in history:
             await self.send(text_data=frame)
+        self.writer.release()
         await self.start_extensions()
 
-    def _room_if_allowed(self) -> Room | None:
-        """Finds or creates the room, in one trip to the database's thread with the check."""
-        room = services.room_get_or_create(name=self.room_name)
-        return room if services.room_join_allowed(room=room, user=self.scope["user"]) else None
+    def _admit(self) -> tuple[Room, list[str]] | None:
+        """Finds or creates the room, checks the user may join and reads its history.
 
-    def _history(self) -> list[str]:
-        messages = selectors.message_list_recent(
-            room=self.room, limit=settings.CHAT_HISTORY_LENGTH
-        )
-        return [protocol.message_frame(m, room_name=self.room_name) for m in messages]
+        One trip to the database's thread for the whole handshake's database work.
+        """
+        room = services.room_get_or_create(name=self.room_name)
+        if not services.room_join_allowed(room=room, user=self.scope["user"]):
+            return None
+        messages = selectors.message_list_recent(room=room, limit=settings.CHAT_HISTORY_LENGTH)
+        return room, [protocol.message_frame(m, room_name=self.room_name) for m in messages]
 
     async def frame_received(self, data: dict[str, Any]) -> None:
         try:
@@ -69,5 +78,13 @@ class ChatConsumer(BaseConsumer):
         message = services.message_create(room=self.room, author=self.scope["user"], body=body)
         return protocol.message_frame(message, room_name=self.room_name)
 
+    def push_chat_message(self, event: dict[str, Any]) -> None:
+        text = event.get("text")
+        if isinstance(text, str):
+            self.writer.push({"type": "websocket.send", "text": text})
+        else:
+            logger.warning("chat.message without text ignored")
+
     async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
+        """The same, for channel layers without direct delivery."""
+        self.push_chat_message(event)

@@ -13,6 +13,7 @@ from ..accounts.socket_auth import SocketAuthMixin
 from . import shutdown
 from .extensions import SocketExtension, extensions_for
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
+from .writer import SocketWriter
 
 logger = logging.getLogger(__name__)
 
@@ -40,18 +41,42 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
     handshake_timeout = 5.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Every message to the socket goes through the writer, in order: the consumer's
+        # own (awaited) and frames the channel layer pushes straight to the socket.
+        self.writer = SocketWriter(
+            send, limit=settings.WEBSOCKET_SEND_BACKLOG, on_overflow=self.slow_reader_found
+        )
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, self.writer.send)
         finally:
             if self.age_task:
                 self.age_task.cancel()
+
+    def deliver_directly(self, handlers: dict[str, Any]) -> bool:
+        """Has the channel layer call these (synchronous) handlers at once for their events.
+
+        For fan-out frames: the handler pushes the event's text to ``self.writer``,
+        without the queue and dispatch every other event goes through. Returns False
+        when the layer cannot (the in-memory one): the consumer's async handlers run.
+        """
+        register = getattr(self.channel_layer, "deliver_directly", None)
+        if register is None:
+            return False
+        register(self.channel_name, handlers)
+        return True
+
+    def slow_reader_found(self) -> None:
+        """Closes a socket whose backlog of pushed frames overflowed (frames were lost)."""
+        logger.warning("socket %s closed: it reads too slowly", self.scope["path"])
+        self.slow_close = asyncio.create_task(
+            self.close(code=CloseCode.SLOW_READER, reason="reading too slowly")
+        )
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         client = self.scope.get("client") or ("unknown", 0)
         # The path only: query strings may carry credentials.
         logger.info("socket opened %s from %s", self.scope["path"], client[0])
-        # Counted from the handshake, before any group join, so that a socket always closes
-        # before its group memberships (group_expiry, the same setting) expire.
+        # Counted from the handshake.
         self.age_task = asyncio.create_task(self.watch_age(settings.WEBSOCKET_MAX_AGE))
         await super().websocket_connect(message)
 
@@ -89,14 +114,9 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         await super().dispatch(message)
 
     async def join_group(self, group: str) -> None:
-        """Joins a channel-layer group, remembered for renewal and for leaving."""
+        """Joins a channel-layer group, remembered for leaving."""
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.append(group)
-
-    async def renew_groups(self) -> None:
-        """Joins every group again: membership expires ``group_expiry`` after the join."""
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
 
     async def start_extensions(self) -> None:
         """Starts the configured socket extensions; call it last in ``connect``."""

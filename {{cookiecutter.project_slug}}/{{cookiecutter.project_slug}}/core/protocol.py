@@ -11,6 +11,9 @@ class CloseCode(IntEnum):
     INVALID_ROOM = 4000
     UNAUTHENTICATED = 4001
     FORBIDDEN = 4003
+    # The socket fell WEBSOCKET_SEND_BACKLOG frames behind its room: frames were dropped.
+    # Reconnect (and resume from the last message id).
+    SLOW_READER = 4008
     # The socket reached WEBSOCKET_MAX_AGE: reconnect at once. Not 1001: Daphne lets an
     # application send only 1000 and 3000-4999.
     MAX_AGE = 4010

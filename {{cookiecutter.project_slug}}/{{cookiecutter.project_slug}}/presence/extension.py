@@ -110,7 +110,7 @@ class PresenceExtension(SocketExtension):
                 logger.exception("presence refresh failed; retrying at the next tick")
 
     async def refresh(self) -> None:
-        """Renews this socket's entries and groups, and prunes entries that went stale."""
+        """Renews this socket's entries, and prunes entries that went stale."""
         store = presence_store()
         now = time.time()
         for topic in self.topics:
@@ -120,4 +120,3 @@ class PresenceExtension(SocketExtension):
             left = await store.prune(topic, now - settings.PRESENCE_CUTOFF)
             if left:
                 await self._publish(topic, diff_frame(leaves=left))
-        await self.consumer.renew_groups()

@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from config.layers import channel_layers
 from tests.fixtures import communicator, login
 
 from ..extension import GLOBAL
@@ -147,19 +146,6 @@ async def test_one_join_sends_one_small_diff_to_each_member_whatever_the_room_si
         assert await member.receive_nothing(timeout=0.05)
     for client in [*members, bob]:
         await client.disconnect()
-
-
-async def test_sockets_older_than_group_expiry_keep_receiving(users, settings, layer, request):
-    """It renews group membership on each refresh, so old sockets keep getting messages."""
-    url = request.getfixturevalue("redis_url") if layer == "redis" else ""
-    settings.CHANNEL_LAYERS = channel_layers(url, group_expiry=1)
-    listener = await join_room(users["bob"], presence=False)
-    await asyncio.sleep(1.5)  # the group membership of the join has expired by then
-    sender = await join_room(users["alice"], presence=False)
-    await sender.send_to(text_data=json.dumps({"message": "still subscribed?"}))
-    assert (await frames_of(listener, "chat.message"))["message"] == "still subscribed?"
-    await sender.disconnect()
-    await listener.disconnect()
 
 
 async def test_the_global_socket_lists_users_connected_anywhere(users):

@@ -1,0 +1,408 @@
+"""The channel layer: groups over Redis pub/sub, handed to local sockets in one pass.
+
+channels-redis' core layer stores one copy of every group message per member channel in
+Redis, and each copy then takes a queue hop and Channels' dispatch in its consumer. Here
+a group message is one PUBLISH. Every server process subscribes once to each group that
+has a member on it, decodes the message once, and gives it to each local member: to the
+consumer's own handler for the event types it registered with ``deliver_directly`` (the
+chat frame goes straight to the socket), to its queue for everything else. All members
+of a group see its messages in the order Redis received them.
+
+Messages are not stored: a process that is not subscribed when a message is published
+does not get it. ``group_add`` returns once Redis has confirmed the subscription, so a
+consumer that joins and then reads history misses nothing in between.
+
+Hosts are listed as for channels-redis: a URL, or a dict with ``address`` (or
+``sentinels``, ``master_name`` and ``sentinel_kwargs``) and redis-py connection options.
+With several hosts, each group and each process lives on one of them, chosen by a hash
+of its name. Subscriptions are plain SUBSCRIBE channels, which Redis Cluster forwards to
+every node.
+"""
+
+import asyncio
+import collections
+import contextlib
+import logging
+import random
+import secrets
+import zlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgpack
+from channels.exceptions import ChannelFull
+from channels.layers import BaseChannelLayer
+from redis import asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], None]
+
+# Seconds a join waits for Redis to confirm its subscription.
+SUBSCRIBE_TIMEOUT = 5.0
+# Seconds the reader waits for a message before it checks the connection's health.
+READ_TIMEOUT = 5.0
+
+
+def _pack(message: dict[str, Any]) -> bytes:
+    return msgpack.packb(message, use_bin_type=True)
+
+
+def _unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False)
+
+
+def _client(host: str | dict[str, Any]) -> aioredis.Redis:
+    """Returns a client for one host entry (a URL, or a dict as channels-redis takes)."""
+    options = {"address": host} if isinstance(host, str) else dict(host)
+    if "sentinels" in options:
+        sentinels = options.pop("sentinels")
+        master = options.pop("master_name")
+        sentinel = Sentinel(sentinels, sentinel_kwargs=options.pop("sentinel_kwargs", None))
+        return sentinel.master_for(master, **options)
+    return aioredis.Redis.from_url(options.pop("address"), **options)
+
+
+class Mailbox:
+    """What one local channel receives: a queue, and handlers that take events at once."""
+
+    __slots__ = ("direct", "groups", "messages", "waiter")
+
+    def __init__(self) -> None:
+        self.messages: collections.deque[dict[str, Any]] = collections.deque()
+        self.waiter: asyncio.Future | None = None
+        self.direct: dict[str, Handler] | None = None
+        self.groups: set[str] = set()
+
+    def put(self, message: dict[str, Any], capacity: int) -> bool:
+        """Delivers ``message``; returns False when the queue is full and it was dropped."""
+        if self.direct is not None:
+            handler = self.direct.get(message.get("type"))  # type: ignore[arg-type]
+            if handler is not None:
+                handler(message)
+                return True
+        if len(self.messages) >= capacity:
+            return False
+        self.messages.append(message)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+        return True
+
+    async def get(self) -> dict[str, Any]:
+        while not self.messages:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.messages.popleft()
+
+
+class Shard:
+    """One Redis server: a client to publish with and one subscription connection."""
+
+    def __init__(self, host: str | dict[str, Any], loop_layer: "LoopLayer") -> None:
+        self.client = _client(host)
+        self.pubsub = self.client.pubsub()
+        self.loop_layer = loop_layer
+        # Subscriptions sent and not yet confirmed, per channel: the SUBSCRIBEs
+        # outstanding and the future the joins wait on.
+        self.pending: dict[str, tuple[int, asyncio.Future]] = {}
+        self.reader: asyncio.Task | None = None
+        # redis-py's PubSub opens its connection on the first command: concurrent first
+        # commands would each open one, and all but the last would go unread.
+        self.commands = asyncio.Lock()
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        await self.client.publish(channel, data)
+
+    async def subscribe(self, channel: str) -> asyncio.Future:
+        """Subscribes; the future it returns is done once Redis has confirmed it."""
+        count, confirmed = self.pending.get(channel, (0, None))
+        if confirmed is None:
+            confirmed = asyncio.get_running_loop().create_future()
+        self.pending[channel] = (count + 1, confirmed)
+        async with self.commands:
+            await self.pubsub.subscribe(channel)
+        if self.reader is None:
+            self.reader = asyncio.create_task(self.read())
+        return confirmed
+
+    async def unsubscribe(self, channel: str) -> None:
+        async with self.commands:
+            await self.pubsub.unsubscribe(channel)
+
+    def confirmed(self, channel: str) -> None:
+        count, confirmed = self.pending.pop(channel, (0, None))
+        if count > 1:
+            self.pending[channel] = (count - 1, confirmed)
+        elif confirmed is not None and not confirmed.done():
+            confirmed.set_result(None)
+
+    async def read(self) -> None:
+        """Hands every published message to the loop's layer; reconnects with backoff."""
+        delay = 0.1
+        while True:
+            try:
+                message = await self.pubsub.get_message(timeout=READ_TIMEOUT)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("channel layer: Redis subscription failed (%s), retrying", exc)
+                await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 (jitter)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.1
+            if message is None:
+                continue
+            channel = message["channel"]
+            if isinstance(channel, bytes):
+                channel = channel.decode()
+            if message["type"] == "message":
+                self.loop_layer.received(channel, message["data"])
+            elif message["type"] == "subscribe":
+                self.confirmed(channel)
+
+    async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.reader
+        with contextlib.suppress(Exception):
+            await self.pubsub.aclose()
+        with contextlib.suppress(Exception):
+            await self.client.aclose()
+
+
+class LoopLayer:
+    """The layer's state in one event loop: its channels, groups and connections."""
+
+    def __init__(self, layer: "PubSubChannelLayer") -> None:
+        self.layer = layer
+        self.token = secrets.token_hex(8)
+        self.shards = [Shard(host, self) for host in layer.hosts]
+        self.mailboxes: dict[str, Mailbox] = {}
+        # Redis channel of a group -> its local members.
+        self.groups: dict[str, dict[str, Mailbox]] = {}
+        # Pub/sub channels are shared by all databases of a Redis server: the database
+        # number is part of every name, so projects on databases of one server stay apart.
+        db = self.shards[0].client.connection_pool.connection_kwargs.get("db", 0)
+        self.namespace = f"{layer.prefix}:{db}"
+        self.inbox = f"{self.namespace}:process:{self.token}"
+        self.inbox_subscribed: asyncio.Task | None = None
+        self.dropped = 0
+
+    def shard(self, name: str) -> Shard:
+        return self.shards[zlib.crc32(name.encode()) % len(self.shards)]
+
+    def group_channel(self, group: str) -> str:
+        return f"{self.namespace}:group:{group}"
+
+    def received(self, redis_channel: str, data: bytes) -> None:
+        members = self.groups.get(redis_channel)
+        if redis_channel == self.inbox:
+            channel, message = _unpack(data)
+            mailbox = self.mailboxes.get(channel)
+            if mailbox is not None:
+                self.deliver(channel, mailbox, message)
+        elif members:
+            message = _unpack(data)
+            for channel, mailbox in list(members.items()):
+                # Handlers share the message; queued copies are the consumers' own.
+                self.deliver(channel, mailbox, message if mailbox.direct else dict(message))
+
+    def deliver(self, channel: str, mailbox: Mailbox, message: dict[str, Any]) -> None:
+        try:
+            delivered = mailbox.put(message, self.layer.get_capacity(channel))
+        except Exception:
+            logger.exception("channel layer: handler failed for %s", channel)
+            return
+        if not delivered:
+            self.dropped += 1
+            logger.warning("channel layer: %s is full, message dropped", channel)
+
+    async def new_channel(self, prefix: str) -> str:
+        channel = f"{prefix}.{self.token}!{secrets.token_hex(12)}"
+        self.mailboxes[channel] = Mailbox()
+        if self.inbox_subscribed is None:
+            self.inbox_subscribed = asyncio.create_task(
+                self.shard(self.inbox).subscribe(self.inbox)
+            )
+        await asyncio.shield(self.inbox_subscribed)
+        return channel
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        name, _, _ = channel.partition("!")
+        mailbox = self.mailboxes.get(channel)
+        if mailbox is not None:
+            if not mailbox.put(message, self.layer.get_capacity(channel)):
+                raise ChannelFull(channel)
+            return
+        token = name.rpartition(".")[2]
+        inbox = f"{self.namespace}:process:{token}"
+        await self.shard(inbox).publish(inbox, _pack([channel, message]))
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        mailbox = self.mailboxes.get(channel)
+        if mailbox is None:
+            raise RuntimeError(f"{channel} was not made by this process's new_channel()")
+        try:
+            return await mailbox.get()
+        except asyncio.CancelledError:
+            # Channels cancels the receive when its consumer ends, whichever way: the
+            # channel goes with it, and its groups are left.
+            await asyncio.shield(self.forget(channel))
+            raise
+
+    async def group_add(self, group: str, channel: str) -> None:
+        mailbox = self.mailboxes.get(channel)
+        if mailbox is None:
+            raise RuntimeError(f"group_add() takes channels of this process, not {channel}")
+        name = self.group_channel(group)
+        members = self.groups.get(name)
+        mailbox.groups.add(name)
+        if members is not None:
+            members[channel] = mailbox
+            shard = self.shard(name)
+            pending = shard.pending.get(name)
+            if pending is not None:
+                await asyncio.wait_for(asyncio.shield(pending[1]), SUBSCRIBE_TIMEOUT)
+            return
+        self.groups[name] = {channel: mailbox}
+        try:
+            confirmed = await self.shard(name).subscribe(name)
+            await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.leave(name, channel))
+            raise
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        await self.leave(self.group_channel(group), channel)
+
+    async def leave(self, name: str, channel: str) -> None:
+        members = self.groups.get(name)
+        mailbox = self.mailboxes.get(channel)
+        if mailbox is not None:
+            mailbox.groups.discard(name)
+        if members is None or members.pop(channel, None) is None or members:
+            return
+        del self.groups[name]
+        await self.shard(name).unsubscribe(name)
+
+    async def forget(self, channel: str) -> None:
+        mailbox = self.mailboxes.pop(channel, None)
+        if mailbox is None:
+            return
+        for name in list(mailbox.groups):
+            try:
+                await self.leave(name, channel)
+            except Exception as exc:
+                logger.warning("channel layer: could not leave %s (%s)", name, exc)
+        mailbox.groups.clear()
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        name = self.group_channel(group)
+        await self.shard(name).publish(name, _pack(message))
+
+    async def close(self) -> None:
+        for shard in self.shards:
+            await shard.close()
+
+
+class PubSubChannelLayer(BaseChannelLayer):
+    """A channel layer over Redis pub/sub with direct delivery to local consumers."""
+
+    extensions = ["groups", "flush"]
+
+    def __init__(
+        self,
+        hosts: Iterable[str | dict[str, Any]] = ("redis://localhost:6379",),
+        prefix: str = "asgi",
+        capacity: int = 1000,
+        expiry: int = 60,
+        group_expiry: int = 86400,
+        channel_capacity: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        self.hosts = list(hosts)
+        if not self.hosts:
+            raise ValueError("the channel layer needs at least one Redis host")
+        self.prefix = prefix
+        # Membership lasts as long as the consumer: group_expiry is accepted for
+        # compatibility and has nothing to expire.
+        self.group_expiry = group_expiry
+        self.loops: dict[asyncio.AbstractEventLoop, LoopLayer] = {}
+
+    def here(self) -> LoopLayer:
+        """Returns this event loop's state; made on first use, closed with the loop."""
+        loop = asyncio.get_running_loop()
+        state = self.loops.get(loop)
+        if state is None:
+            state = self.loops[loop] = LoopLayer(self)
+            self._close_with(loop, state)
+        return state
+
+    def _close_with(self, loop: asyncio.AbstractEventLoop, state: LoopLayer) -> None:
+        # async_to_sync runs each call on a loop of its own, closed right after: its
+        # connections must be closed before it, as channels-redis does.
+        close = loop.close
+
+        def close_layer_first() -> None:
+            if self.loops.get(loop) is state:
+                del self.loops[loop]
+                if not loop.is_running() and not loop.is_closed():
+                    loop.run_until_complete(state.close())
+            close()
+
+        loop.close = close_layer_first  # type: ignore[method-assign]
+
+    async def new_channel(self, prefix: str = "specific") -> str:
+        return await self.here().new_channel(prefix)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        if not isinstance(message, dict):
+            raise TypeError("message is not a dict")
+        self.require_valid_channel_name(channel)
+        await self.here().send(channel, message)
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        self.require_valid_channel_name(channel)
+        return await self.here().receive(channel)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        await self.here().group_add(group, channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        await self.here().group_discard(group, channel)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if not isinstance(message, dict):
+            raise TypeError("message is not a dict")
+        self.require_valid_group_name(group)
+        await self.here().group_send(group, message)
+
+    def deliver_directly(self, channel: str, handlers: dict[str, Handler]) -> None:
+        """Hands events of these types to ``handlers`` at once, in the layer's reader.
+
+        A handler runs synchronously for every member of a group message, with the
+        message shared between members: it must not block, await or change it.
+        """
+        mailbox = self.here().mailboxes.get(channel)
+        if mailbox is None:
+            raise RuntimeError(f"{channel} was not made by this process's new_channel()")
+        mailbox.direct = dict(handlers)
+
+    async def forget(self, channel: str) -> None:
+        """Drops a channel and its group memberships (its consumer has ended)."""
+        await self.here().forget(channel)
+
+    async def flush(self) -> None:
+        state = self.loops.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.close()
