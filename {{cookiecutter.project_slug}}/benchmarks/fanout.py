@@ -9,6 +9,8 @@ pinned to the second core while this client runs on the first. For each room siz
 N sockets of one logged-in user in a fresh room (100 handshakes at a time), then one member
 posts 64-byte messages with 10 in flight (closed loop), then 2 messages a second (paced);
 every member counts what it receives. It prints a Markdown table and writes a PNG plot.
+With --split the poster is on a second server process and the members on the first, so
+every message crosses Redis between processes.
 """
 
 import argparse
@@ -36,6 +38,7 @@ from tests.auth import USERS_SCRIPT, Login, live_logins
 from tests.processes import (
     PROJECT_DIR,
     free_port,
+    free_ports,
     production_settings,
     start_redis,
     start_server,
@@ -47,6 +50,7 @@ CONNECTS_AT_ONCE = 100
 IN_FLIGHT = 10
 MESSAGE_BYTES = 64
 PACED_RATE = 2.0
+WARM_UP_MEMBERS = 20
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Result:
     cpu_us_per_delivery: float = 0.0
     handshakes_per_s: float = 0.0
     handshake_p99_ms: float = 0.0
+    cpu_ms_per_handshake: float = 0.0
     kib_per_idle_socket: float = 0.0
     paced_p50_ms: float = 0.0
     paced_p99_ms: float = 0.0
@@ -75,6 +80,13 @@ class Target:
     port: int
     pid: int
     login: Login = field(default_factory=lambda: Login(headers={}))
+    # Where the poster connects when it is not the members' server (--split).
+    sender_port: int | None = None
+    sender_pid: int | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.pid] + ([self.sender_pid] if self.sender_pid else [])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -169,6 +181,18 @@ def body(seq: int) -> str:
     return text + "x" * max(0, MESSAGE_BYTES - len(text))
 
 
+async def connect(target: Target, port: int, path: str) -> websockets.ClientConnection:
+    return await websockets.connect(
+        f"ws://127.0.0.1:{port}{path}",
+        origin=f"http://127.0.0.1:{port}",
+        additional_headers=target.login.headers,
+        subprotocols=target.login.subprotocols or None,
+        compression=None,
+        open_timeout=60,
+        max_size=2**20,
+    )
+
+
 async def open_room(target: Target, path: str, members: int, result: Result) -> Room:
     """Opens ``members`` sockets on ``path``, CONNECTS_AT_ONCE at a time; times each."""
     gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
@@ -178,24 +202,21 @@ async def open_room(target: Target, path: str, members: int, result: Result) -> 
     async def one() -> Member:
         async with gate:
             started = time.perf_counter()
-            socket = await websockets.connect(
-                f"ws://127.0.0.1:{target.port}{path}",
-                origin=f"http://127.0.0.1:{target.port}",
-                additional_headers=target.login.headers,
-                subprotocols=target.login.subprotocols or None,
-                compression=None,
-                open_timeout=60,
-                max_size=2**20,
-            )
+            socket = await connect(target, target.port, path)
             times.append(time.perf_counter() - started)
             return Member(socket, room)
 
-    rss_before = rss_kib(target.pid)
+    rss_before, cpu_before = rss_kib(target.pid), cpu_seconds(target.pid)
     started = time.perf_counter()
     room.members = list(await asyncio.gather(*(one() for _ in range(members))))
     result.handshakes_per_s = members / (time.perf_counter() - started)
+    result.cpu_ms_per_handshake = (cpu_seconds(target.pid) - cpu_before) / members * 1000
     result.handshake_p99_ms = percentile(times, 0.99) * 1000
     result.kib_per_idle_socket = (rss_kib(target.pid) - rss_before) / members
+    if target.sender_port:
+        # The poster, on the other process, is a member too: it counts its echoes.
+        await room.members[0].socket.close()
+        room.members[0] = Member(await connect(target, target.sender_port, path), room)
     return room
 
 
@@ -206,7 +227,7 @@ async def measure(target: Target, members: int, messages: int, paced_seconds: fl
     readers = [asyncio.create_task(m.read()) for m in room.members]
     sender = room.members[0]
     try:
-        cpu_before, started = cpu_seconds(target.pid), time.perf_counter()
+        cpu_before, started = sum(map(cpu_seconds, target.pids)), time.perf_counter()
         for seq in range(messages):
             # Closed loop: at most IN_FLIGHT messages the sender has not seen come back.
             while seq - sender.received >= IN_FLIGHT:
@@ -217,7 +238,7 @@ async def measure(target: Target, members: int, messages: int, paced_seconds: fl
         elapsed = time.perf_counter() - started
         delivered = sum(m.received for m in room.members)
         result.deliveries_per_s = delivered / elapsed
-        used = cpu_seconds(target.pid) - cpu_before
+        used = sum(map(cpu_seconds, target.pids)) - cpu_before
         result.cpu_us_per_delivery = used / max(delivered, 1) * 1e6
         closed = array("d")
         for member in room.members:
@@ -283,8 +304,11 @@ def raw_server():
 
 
 @contextlib.contextmanager
-def project_server(workdir: Path):
-    """The project's production server (bin/serve) on its own Redis and SQLite database."""
+def project_server(workdir: Path, *, split: bool = False, log: Path | None = None):
+    """The project's production server (bin/serve) on its own Redis and SQLite database.
+
+    ``split``: a second server process for the poster. ``log``: where the servers write.
+    """
     redis_binary = shutil.which("redis-server")
     if redis_binary is None:
         sys.exit("redis-server is not on PATH: apt-get install redis-server (brew install redis)")
@@ -306,20 +330,27 @@ def project_server(workdir: Path):
         text=True,
         check=True,
     ).stdout
-    port = free_port()
-    server = start_server(env, port, subprocess.DEVNULL)
+    ports = free_ports(2 if split else 1)
+    server_output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    servers = [start_server(env, port, server_output) for port in ports]
+    server, port = servers[0], ports[0]
     try:
         created = json.loads(output.splitlines()[-1])
         login = live_logins(created, f"http://127.0.0.1:{port}", (BENCH_USER,))[BENCH_USER]
         server_name = (
             "daphne" if "daphne" in (PROJECT_DIR / "bin" / "serve").read_text() else "uvicorn"
         )
-        yield Target(f"this project ({server_name})", port, server.pid, login)
+        if split:
+            name = f"this project ({server_name}, poster on a 2nd process)"
+            yield Target(name, port, server.pid, login, ports[1], servers[1].pid)
+        else:
+            yield Target(f"this project ({server_name})", port, server.pid, login)
     finally:
-        server.kill()
-        redis.kill()
-        server.wait(timeout=10)
-        redis.wait(timeout=10)
+        for process in [*servers, redis]:
+            process.kill()
+            process.wait(timeout=10)
+        if log:
+            server_output.close()
 
 
 async def run_all(
@@ -329,7 +360,10 @@ async def run_all(
     results = []
     for target in targets:
         if core is not None:
-            pin(target.pid, core)
+            for pid in target.pids:
+                pin(pid, core)
+        # Warm-up, not measured: imports and connections made on first use.
+        await measure(target, WARM_UP_MEMBERS, 2, paced_seconds=0)
         for members in sizes:
             messages = max(20, deliveries // members)
             results.append(await measure(target, members, messages, paced))
@@ -342,16 +376,17 @@ def table(results: list[Result]) -> str:
     raw = {r.members: r for r in results if r.server.startswith("raw")}
     lines = [
         "| server | members | deliveries/s | of raw | lost | out of order "
-        "| server CPU µs/delivery | handshakes/s | handshake p99 ms | KiB/idle socket "
-        "| paced p50/p99 ms |",
-        "|" + " --- |" * 11,
+        "| server CPU µs/delivery | handshakes/s | handshake p99 ms | CPU ms/handshake "
+        "| KiB/idle socket | paced p50/p99 ms |",
+        "|" + " --- |" * 12,
     ]
     for r in results:
         share = r.deliveries_per_s / raw[r.members].deliveries_per_s if r.members in raw else 0
         lines.append(
             f"| {r.server} | {r.members} | {r.deliveries_per_s:,.0f} | {share:.0%} | {r.lost} "
             f"| {r.out_of_order} | {r.cpu_us_per_delivery:.0f} | {r.handshakes_per_s:,.0f} "
-            f"| {r.handshake_p99_ms:.0f} | {r.kib_per_idle_socket:.1f} "
+            f"| {r.handshake_p99_ms:.0f} | {r.cpu_ms_per_handshake:.2f} "
+            f"| {r.kib_per_idle_socket:.1f} "
             f"| {r.paced_p50_ms:.0f}/{r.paced_p99_ms:.0f} |"
         )
     return "\n".join(lines)
@@ -396,12 +431,16 @@ def main() -> None:
     parser.add_argument("--paced-seconds", type=float, default=10.0)
     parser.add_argument("--plot", type=Path, default=PROJECT_DIR / "benchmarks" / "fanout.png")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    parser.add_argument(
+        "--split", action="store_true", help="post from a second server process, through Redis"
+    )
+    parser.add_argument("--server-log", type=Path, help="write the servers' output there")
     args = parser.parse_args()
     pin(os.getpid(), 0)
     with (
         tempfile.TemporaryDirectory(prefix="fanout-") as tmp,
         raw_server() as raw,
-        project_server(Path(tmp)) as project,
+        project_server(Path(tmp), split=args.split, log=args.server_log) as project,
     ):
         results = asyncio.run(
             run_all([raw, project], args.members, args.deliveries, args.paced_seconds)

@@ -9,10 +9,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 {%- if cookiecutter.auth == "session" %}
-from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 
+from {{ cookiecutter.project_slug }}.accounts.middleware import SessionAuthMiddlewareStack
 from {{ cookiecutter.project_slug }}.routing import websocket_urlpatterns
 
 # Session sockets must come from a page of this site: a matching Origin is required.
@@ -20,7 +20,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
+from ..core.batching import Batcher
 from ..core.consumers import BaseConsumer
 from ..core.db import database_sync_to_async
 from ..core.protocol import CloseCode, FrameError
@@ -13,6 +14,32 @@ from . import protocol, selectors, services
 from .models import Room
 
 logger = logging.getLogger(__name__)
+
+Admission = tuple[Room, list[str]]
+
+
+def _admit_many(requests: dict[tuple[str, int], Any]) -> dict[tuple[str, int], Admission | None]:
+    """Rooms, permissions and history for the handshakes of one batch (database thread).
+
+    Finds or creates every room once, checks each user, and reads each room's history
+    once for all of its sockets: a burst of reconnects to one room costs a few queries.
+    """
+    rooms = services.rooms_get_or_create(names={name for name, _ in requests})
+    histories: dict[str, list[str]] = {}
+    admitted: dict[tuple[str, int], Admission | None] = {}
+    for (name, user_pk), user in requests.items():
+        room = rooms[name]
+        if not services.room_join_allowed(room=room, user=user):
+            admitted[(name, user_pk)] = None
+            continue
+        if name not in histories:
+            messages = selectors.message_list_recent(room=room, limit=settings.CHAT_HISTORY_LENGTH)
+            histories[name] = [protocol.message_frame(m, room_name=name) for m in messages]
+        admitted[(name, user_pk)] = (room, histories[name])
+    return admitted
+
+
+admissions: Batcher[tuple[str, int], Admission | None] = Batcher(_admit_many)
 
 
 class ChatConsumer(BaseConsumer):
@@ -39,7 +66,8 @@ class ChatConsumer(BaseConsumer):
         self.writer.hold()
         self.deliver_directly({"chat.message": self.push_chat_message})
         await asyncio.gather(self.join_group(self.room_group), self.join_auth_groups())
-        admitted = await database_sync_to_async(self._admit)()
+        user = self.scope["user"]
+        admitted = await admissions.load((self.room_name, user.pk), user)
         if admitted is None:
             self.writer.drop_pushes()
             await self.refuse(CloseCode.FORBIDDEN, "this room is private")
@@ -50,17 +78,6 @@ class ChatConsumer(BaseConsumer):
             await self.send(text_data=frame)
         self.writer.release()
         await self.start_extensions()
-
-    def _admit(self) -> tuple[Room, list[str]] | None:
-        """Finds or creates the room, checks the user may join and reads its history.
-
-        One trip to the database's thread for the whole handshake's database work.
-        """
-        room = services.room_get_or_create(name=self.room_name)
-        if not services.room_join_allowed(room=room, user=self.scope["user"]):
-            return None
-        messages = selectors.message_list_recent(room=room, limit=settings.CHAT_HISTORY_LENGTH)
-        return room, [protocol.message_frame(m, room_name=self.room_name) for m in messages]
 
     async def frame_received(self, data: dict[str, Any]) -> None:
         try:

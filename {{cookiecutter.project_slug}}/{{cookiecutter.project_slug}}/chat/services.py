@@ -51,6 +51,14 @@ def room_get_or_create(*, name: str) -> Room:
     return room
 
 
+def rooms_get_or_create(*, names: set[str]) -> dict[str, Room]:
+    """Returns the rooms of ``names`` by name, creating those that do not exist yet."""
+    rooms = {room.name: room for room in Room.objects.filter(name__in=names)}
+    for name in names - rooms.keys():
+        rooms[name] = room_get_or_create(name=name)
+    return rooms
+
+
 def room_join_allowed(*, room: Room, user: AbstractBaseUser) -> bool:
     """Returns whether ``user`` may join ``room``: any room that is not private, or as a member."""
     return not room.is_private or room.members.filter(pk=user.pk).exists()

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -16,6 +17,8 @@ from .protocol import CloseCode, FrameError, error_frame, frame_parse
 from .writer import SocketWriter
 
 logger = logging.getLogger(__name__)
+# Tasks started by timers, kept until they end (the loop holds tasks only weakly).
+_running: set[asyncio.Task] = set()
 
 
 class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
@@ -34,8 +37,8 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         "websocket.receive",
         "websocket.disconnect",
     }
-    age_task: asyncio.Task | None = None
     accepted = False
+    opened_at = 0.0
     # Seconds the handshake (authentication included) may take, as Daphne's
     # --websocket_connect_timeout; Uvicorn has no such limit of its own.
     handshake_timeout = 5.0
@@ -43,14 +46,39 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Every message to the socket goes through the writer, in order: the consumer's
         # own (awaited) and frames the channel layer pushes straight to the socket.
+        # The server's own send when a middleware that adds nothing to sockets kept it.
         self.writer = SocketWriter(
-            send, limit=settings.WEBSOCKET_SEND_BACKLOG, on_overflow=self.slow_reader_found
+            scope.get("server_send", send),
+            limit=settings.WEBSOCKET_SEND_BACKLOG,
+            on_overflow=self.slow_reader_found,
         )
         try:
             await super().__call__(scope, receive, self.writer.send)
         finally:
-            if self.age_task:
-                self.age_task.cancel()
+            for timer in self.timers.values():
+                timer.cancel()
+
+    def later(self, name: str, delay: float, action: Callable[[], Awaitable[None]]) -> None:
+        """Runs ``action`` in ``delay`` seconds unless the socket ends first.
+
+        A timer, not a sleeping task per socket: a task and its coroutine cost an idle
+        socket a few KiB. Setting a timer of the same name again replaces it.
+        """
+        loop = asyncio.get_running_loop()
+        if name in self.timers:
+            self.timers.pop(name).cancel()
+
+        def fire() -> None:
+            self.timers.pop(name, None)
+            task = loop.create_task(action())
+            _running.add(task)
+            task.add_done_callback(_running.discard)
+
+        self.timers[name] = loop.call_later(delay, fire)
+
+    def cancel_timer(self, name: str) -> None:
+        if name in self.timers:
+            self.timers.pop(name).cancel()
 
     def deliver_directly(self, handlers: dict[str, Any]) -> bool:
         """Has the channel layer call these (synchronous) handlers at once for their events.
@@ -76,30 +104,35 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         client = self.scope.get("client") or ("unknown", 0)
         # The path only: query strings may carry credentials.
         logger.info("socket opened %s from %s", self.scope["path"], client[0])
-        # Counted from the handshake.
-        self.age_task = asyncio.create_task(self.watch_age(settings.WEBSOCKET_MAX_AGE))
+        # Both counted from the handshake; one timer at a time.
+        self.opened_at = asyncio.get_running_loop().time()
+        deadline = min(self.handshake_timeout, settings.WEBSOCKET_MAX_AGE)
+        self.later("deadline", deadline, self.handshake_expired)
         await super().websocket_connect(message)
 
-    async def watch_age(self, max_age: float) -> None:
-        """Refuses the handshake if not answered in time; closes with 4010 at ``max_age``."""
-        await asyncio.sleep(min(self.handshake_timeout, max_age))
+    async def handshake_expired(self) -> None:
+        """Refuses the handshake if it was not answered in time."""
         if not self.accepted:
             timeout = self.handshake_timeout
             logger.warning("socket %s not answered within %s s", self.scope["path"], timeout)
             await self.close()
-            return
-        await asyncio.sleep(max(0.0, max_age - self.handshake_timeout))
-        with contextlib.suppress(Exception):
-            await self.close(code=CloseCode.MAX_AGE, reason="maximum socket age reached")
+
+    async def max_age_reached(self) -> None:
+        if self.accepted:
+            with contextlib.suppress(Exception):
+                await self.close(code=CloseCode.MAX_AGE, reason="maximum socket age reached")
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         await super().accept(subprotocol, headers)
         self.accepted = True
+        age = asyncio.get_running_loop().time() - self.opened_at
+        self.later("deadline", max(0.0, settings.WEBSOCKET_MAX_AGE - age), self.max_age_reached)
         shutdown.watch()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.groups_joined: list[str] = []
+        self.timers: dict[str, asyncio.TimerHandle] = {}
         self.extensions: list[SocketExtension] = []
 
     async def dispatch(self, message: dict[str, Any]) -> None:
