@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP goes to Django, WebSockets to Channels' router."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -41,3 +42,8 @@ application = ProtocolTypeRouter(
     }
 )
 {%- endif %}
+
+# What start-up made lives as long as the process: the cyclic collector need not scan it
+# again. Full collections over Django's import-time objects otherwise land in the middle
+# of handshake bursts.
+gc.freeze()
