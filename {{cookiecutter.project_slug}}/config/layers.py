@@ -8,6 +8,9 @@ def channel_layers(
 ) -> dict[str, Any]:
     """Returns the CHANNEL_LAYERS setting for ``redis_url`` (empty: in-memory).
 
+    Several URLs separated by commas: the layer (and presence) shard over them. A host
+    can also be a Sentinel-managed master: replace its entry below with
+    ``{"sentinels": [("sentinel-1", 26379), ...], "master_name": "main", **options}``.
     ``group_expiry`` is the in-memory layer's: the Redis one keeps a membership as long
     as its consumer lives.
     """
@@ -18,8 +21,22 @@ def channel_layers(
                 "CONFIG": {"capacity": 1000, "expiry": 60, "group_expiry": group_expiry},
             }
         }
-    host = {
-        "address": redis_url,
+    hosts = [_host(url.strip(), max_connections) for url in redis_url.split(",") if url.strip()]
+    return {
+        "default": {
+            "BACKEND": "{{ cookiecutter.project_slug }}.core.channel_layer.PubSubChannelLayer",
+            "CONFIG": {
+                "hosts": hosts,
+                # Messages a consumer may have waiting in its queue (per channel).
+                "capacity": 1000,
+            },
+        }
+    }
+
+
+def _host(url: str, max_connections: int) -> dict[str, Any]:
+    return {
+        "address": url,
         # redis-py's own defaults are 5 s and a pool of 100, which turns a burst of
         # handshakes into errors; every timeout here is set on purpose.
         "socket_timeout": 10,
@@ -29,14 +46,4 @@ def channel_layers(
         # a dead connection is found and replaced.
         "health_check_interval": 15,
         "max_connections": max_connections,
-    }
-    return {
-        "default": {
-            "BACKEND": "{{ cookiecutter.project_slug }}.core.channel_layer.PubSubChannelLayer",
-            "CONFIG": {
-                "hosts": [host],
-                # Messages a consumer may have waiting in its queue (per channel).
-                "capacity": 1000,
-            },
-        }
     }

@@ -119,11 +119,14 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 SOCKET_DATABASE_KEEP_CONNECTION = not TESTING
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="")
+# One Redis URL, or several separated by commas: the channel layer and presence then shard
+# rooms and topics over all of them; the cache and /healthz use the first.
+REDIS_URLS = env.list("REDIS_URL", default=[])
+REDIS_URL = REDIS_URLS[0] if REDIS_URLS else ""
 # The server closes sockets at this age (4010), and clients reconnect.
 WEBSOCKET_MAX_AGE = env.int("WEBSOCKET_MAX_AGE", default=86400)
 CHANNEL_LAYERS = channel_layers(
-    REDIS_URL,
+    ",".join(REDIS_URLS),
     max_connections=env.int("REDIS_MAX_CONNECTIONS", default=1000),
     group_expiry=WEBSOCKET_MAX_AGE,
 )

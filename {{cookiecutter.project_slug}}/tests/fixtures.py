@@ -48,6 +48,8 @@ LIVE_TIMERS = {
     "WEBSOCKET_PING_INTERVAL": "1",
     "PRESENCE_REFRESH_INTERVAL": "0.5",
     "PRESENCE_CUTOFF": "3",
+    # A slow reader is found after fewer frames than in production (500).
+    "WEBSOCKET_SEND_BACKLOG": "50",
 }
 
 
@@ -143,6 +145,43 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def second_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Another throw-away Redis server (database 0), for sharding over two hosts."""
+    binary = require_binary("redis-server", brew="redis")
+    process, url = start_redis(binary, tmp_path_factory.mktemp("redis2"))
+    try:
+        yield f"{url}/0"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sentinel(second_redis: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A Redis Sentinel (redis-server --sentinel) watching the second Redis as "main".
+
+    Yields the host entry the channel layer and presence take for it.
+    """
+    binary = require_binary("redis-server", brew="redis")
+    port, master_port = free_port(), int(second_redis.rsplit(":", 1)[1].split("/")[0])
+    config = tmp_path_factory.mktemp("sentinel") / "sentinel.conf"
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\nsentinel monitor main 127.0.0.1 {master_port} 1\n"
+    )
+    process = subprocess.Popen(
+        [binary, str(config), "--sentinel"], cwd=config.parent, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, process=process)
+        client = redis.Redis(port=port)
+        wait_until(lambda: client.sentinel_get_master_addr_by_name("main"), timeout=10)
+        yield {"sentinels": [("127.0.0.1", port)], "master_name": "main"}
+    finally:
+        process.kill()
         process.wait(timeout=10)
 
 

@@ -3,13 +3,16 @@
 import asyncio
 import json
 import signal
+import socket
 import urllib.request
+import uuid
 
 import pytest
 import websockets
 
 from tests.auth import Login
 from tests.fixtures import (
+    PROJECT_DIR,
     IdleSocket,
     free_port,
     idle_socket,
@@ -20,9 +23,13 @@ from tests.fixtures import (
 
 pytestmark = pytest.mark.live
 
-# redis-py 8 times sockets out after 5 s, as long as the layer's blocking pop waits: a
-# socket idle for longer than that on real Redis shows whether the layer is configured.
+# redis-py 8 times sockets out after 5 s: a socket idle for longer than that on real Redis
+# shows whether the channel layer's subscription connection is configured for quiet rooms.
 REDIS_IDLE_SECONDS = 6.5
+# Messages of 12 KB posted while one member of the room does not read: 7 MB, more than the
+# kernel's buffers on loopback (up to 4 MiB sent, a few KiB received here) and the backlog
+# (WEBSOCKET_SEND_BACKLOG, 50 in these servers) hold.
+SLOW_READER_MESSAGES = 600
 
 
 def connect(port: int, path: str, login: Login, **kwargs):
@@ -73,10 +80,70 @@ def test_a_message_sent_through_one_process_reaches_a_client_of_the_other(server
     assert frame["sender"] == "alice"
 
 
-# A consumer that ends may stay behind: redis-py can swallow the cancellation of the
-# layer's blocking pop (redis/redis-py#2028), and the receive then loops on. Uvicorn's
-# graceful shutdown waits its full 10 s for such a task, so the shared servers are killed
-# at the end of the session and the SIGTERM test starts a server of its own.
+# The shared servers are killed at the end of the session; the SIGTERM test starts a server
+# of its own.
+
+
+def stuck_socket(port: int) -> socket.socket:
+    """A connected TCP socket with a tiny receive buffer, for a client that stops reading."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    return sock
+
+
+def test_a_member_that_stops_reading_never_holds_up_its_room(servers, live_users):
+    """The others get every message at once; the slow reader is dropped, not waited for.
+
+    Uvicorn makes a send wait once the socket's write buffer is full: the member is then
+    closed with 4008 after WEBSOCKET_SEND_BACKLOG frames. Daphne never waits (Twisted
+    buffers without bound), so there it gets everything, late.
+    """
+    port, room = servers[0], f"/ws/chat/slow-{uuid.uuid4().hex[:8]}/"
+    alice, bob, carol = (live_users[name] for name in ("alice", "bob", "carol"))
+    body = "€" * 3990  # 3 bytes each in UTF-8
+
+    async def read_all(client: websockets.ClientConnection) -> list[int]:
+        numbers = []
+        while len(numbers) < SLOW_READER_MESSAGES:
+            frame = json.loads(await client.recv())
+            numbers.append(int(frame["message"].split()[0]))
+        return numbers
+
+    async def scenario() -> tuple[list[int], list[int], int | None, int]:
+        stuck = await websockets.connect(
+            f"ws://127.0.0.1:{port}{room}",
+            sock=stuck_socket(port),
+            origin=f"http://127.0.0.1:{port}",
+            additional_headers=carol.headers,
+            subprotocols=carol.subprotocols or None,
+            max_queue=1,
+            open_timeout=30,
+        )
+        async with connect(port, room, alice) as poster, connect(port, room, bob) as reader:
+            readers = [asyncio.create_task(read_all(c)) for c in (poster, reader)]
+            for n in range(SLOW_READER_MESSAGES):
+                await poster.send(json.dumps({"message": f"{n} {body}"}))
+            got_poster, got_reader = await asyncio.wait_for(asyncio.gather(*readers), 60)
+        # Only now does the slow reader read what it was sent.
+        received, code = 0, None
+        try:
+            while received < SLOW_READER_MESSAGES:
+                await asyncio.wait_for(stuck.recv(), 30)
+                received += 1
+        except websockets.ConnectionClosed as error:
+            code = close_code(error)
+        await stuck.close()
+        return got_poster, got_reader, code, received
+
+    got_poster, got_reader, code, received = asyncio.run(scenario())
+    assert got_poster == got_reader == list(range(SLOW_READER_MESSAGES))
+    if "uvicorn" in (PROJECT_DIR / "bin" / "serve").read_text():
+        assert code == 4008
+        assert received < SLOW_READER_MESSAGES
+    else:
+        assert received == SLOW_READER_MESSAGES
 
 
 def test_the_production_server_drops_frames_over_1_mib(servers, live_users):

@@ -25,15 +25,14 @@ import contextlib
 import logging
 import random
 import secrets
-import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgpack
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
-from redis import asyncio as aioredis
-from redis.asyncio.sentinel import Sentinel
+
+from .redis_hosts import Host, redis_client, shard_index
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +50,6 @@ def _pack(message: dict[str, Any]) -> bytes:
 
 def _unpack(data: bytes) -> Any:
     return msgpack.unpackb(data, raw=False)
-
-
-def _client(host: str | dict[str, Any]) -> aioredis.Redis:
-    """Returns a client for one host entry (a URL, or a dict as channels-redis takes)."""
-    options = {"address": host} if isinstance(host, str) else dict(host)
-    if "sentinels" in options:
-        sentinels = options.pop("sentinels")
-        master = options.pop("master_name")
-        sentinel = Sentinel(sentinels, sentinel_kwargs=options.pop("sentinel_kwargs", None))
-        return sentinel.master_for(master, **options)
-    return aioredis.Redis.from_url(options.pop("address"), **options)
 
 
 class Mailbox:
@@ -105,8 +93,8 @@ class Mailbox:
 class Shard:
     """One Redis server: a client to publish with and one subscription connection."""
 
-    def __init__(self, host: str | dict[str, Any], loop_layer: "LoopLayer") -> None:
-        self.client = _client(host)
+    def __init__(self, host: Host, loop_layer: "LoopLayer") -> None:
+        self.client = redis_client(host)
         self.pubsub = self.client.pubsub()
         self.loop_layer = loop_layer
         # Subscriptions sent and not yet confirmed, per channel: the SUBSCRIBEs
@@ -197,7 +185,7 @@ class LoopLayer:
         self.dropped = 0
 
     def shard(self, name: str) -> Shard:
-        return self.shards[zlib.crc32(name.encode()) % len(self.shards)]
+        return self.shards[shard_index(name, len(self.shards))]
 
     def group_channel(self, group: str) -> str:
         return f"{self.namespace}:group:{group}"
@@ -321,7 +309,7 @@ class PubSubChannelLayer(BaseChannelLayer):
 
     def __init__(
         self,
-        hosts: Iterable[str | dict[str, Any]] = ("redis://localhost:6379",),
+        hosts: Iterable[Host] = ("redis://localhost:6379",),
         prefix: str = "asgi",
         capacity: int = 1000,
         expiry: int = 60,

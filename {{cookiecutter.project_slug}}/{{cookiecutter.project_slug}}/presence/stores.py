@@ -12,8 +12,9 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import redis.asyncio as redis
 from django.conf import settings
+
+from ..core.redis_hosts import Host, redis_client, shard_index
 
 Member = dict[str, Any]  # {"id": 7, "username": "alice", "since": "2026-...Z"}
 
@@ -134,39 +135,58 @@ return left
 
 
 class RedisPresenceStore:
-    """Presence shared by every server process through Redis (redis.asyncio)."""
+    """Presence shared by every server process through Redis (redis.asyncio).
 
-    def __init__(self, url: str, *, ttl: int) -> None:
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+    ``hosts`` as the channel layer takes them (core/redis_hosts.py): with several, each
+    topic lives on one, chosen by its name. A topic's keys share a hash tag, so that its
+    scripts also run on Redis Cluster.
+    """
+
+    def __init__(self, hosts: list[Host], *, ttl: int) -> None:
         self.ttl = ttl
-        self._join = self.client.register_script(_JOIN)
-        self._leave = self.client.register_script(_LEAVE)
-        self._prune = self.client.register_script(_PRUNE)
+        self.shards = []
+        for host in hosts:
+            options = {"address": host} if isinstance(host, str) else dict(host)
+            # A presence call waits at most this long for Redis, then fails (and is retried
+            # at the next refresh) rather than holding up a socket.
+            options.update(socket_timeout=10, socket_connect_timeout=5)
+            options.pop("health_check_interval", None)
+            client = redis_client(options)
+            scripts = [client.register_script(script) for script in (_JOIN, _LEAVE, _PRUNE)]
+            self.shards.append((client, *scripts))
+
+    def _shard(self, topic: str) -> tuple[Any, Any, Any, Any]:
+        return self.shards[shard_index(topic, len(self.shards))]
 
     @staticmethod
     def _keys(topic: str) -> tuple[str, str, str, str]:
-        prefix = f"presence:{topic}"
+        # The braces are Redis Cluster's hash tag (the file is a template: no f-string).
+        prefix = "presence:{" + topic + "}"
         return prefix, f"{prefix}:conns", f"{prefix}:owners", f"{prefix}:users"
 
     async def join(self, topic: str, conn: str, member: Member, now: float) -> bool:
         prefix, conns, owners, users = self._keys(topic)
         user = f"{prefix}:user:{member['id']}"
         args = [conn, now, member["id"], json.dumps(member), self.ttl]
-        return bool(await self._join(keys=[conns, owners, users, user], args=args))
+        join = self._shard(topic)[1]
+        return bool(await join(keys=[conns, owners, users, user], args=args))
 
     async def leave(self, topic: str, conn: str, user_id: int) -> Member | None:
         prefix, conns, owners, users = self._keys(topic)
-        member = await self._leave(keys=[conns, owners, users], args=[prefix, conn])
+        leave = self._shard(topic)[2]
+        member = await leave(keys=[conns, owners, users], args=[prefix, conn])
         return json.loads(member) if member else None
 
     async def prune(self, topic: str, cutoff: float) -> list[Member]:
         prefix, conns, owners, users = self._keys(topic)
-        left = await self._prune(keys=[conns, owners, users], args=[prefix, cutoff])
+        prune = self._shard(topic)[3]
+        left = await prune(keys=[conns, owners, users], args=[prefix, cutoff])
         return [json.loads(member) for member in left]
 
     async def members(self, topic: str) -> list[Member]:
         _, _, _, users = self._keys(topic)
-        return [json.loads(member) for member in await self.client.hvals(users)]
+        client = self._shard(topic)[0]
+        return [json.loads(member) for member in await client.hvals(users)]
 
 
 _memory_store = MemoryPresenceStore()
@@ -175,12 +195,16 @@ _redis_stores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def presence_store() -> PresenceStore:
-    """Returns the store for this process: Redis when REDIS_URL is set, memory otherwise."""
-    url = settings.REDIS_URL
-    if not url:
+    """Returns the store for this process: on the channel layer's Redis hosts, or memory.
+
+    Memory when REDIS_URL is not set (the in-memory channel layer).
+    """
+    if not settings.REDIS_URL:
         return _memory_store
+    hosts = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
+    key = repr(hosts)
     stores = _redis_stores.setdefault(asyncio.get_running_loop(), {})
-    if url not in stores:
+    if key not in stores:
         # Keys outlive the cutoff, so only a topic nobody refreshes any more expires.
-        stores[url] = RedisPresenceStore(url, ttl=math.ceil(3 * settings.PRESENCE_CUTOFF))
-    return stores[url]
+        stores[key] = RedisPresenceStore(hosts, ttl=math.ceil(3 * settings.PRESENCE_CUTOFF))
+    return stores[key]

@@ -7,9 +7,6 @@ import pytest
 import redis
 from asgiref.sync import async_to_sync
 
-from tests.fixtures import require_binary
-from tests.processes import start_redis
-
 from ..channel_layer import PubSubChannelLayer
 
 
@@ -26,15 +23,6 @@ async def receive(layer: PubSubChannelLayer, channel: str) -> dict:
 def url(redis_url: str) -> str:
     redis.Redis.from_url(redis_url).flushdb()
     return redis_url
-
-
-@pytest.fixture
-def second_redis(tmp_path) -> str:
-    """A second Redis server, for sharding."""
-    process, base = start_redis(require_binary("redis-server", brew="redis"), tmp_path)
-    yield f"{base}/0"
-    process.kill()
-    process.wait(timeout=10)
 
 
 async def test_a_group_message_reaches_every_member_in_every_process_once_in_order(url):
@@ -149,6 +137,7 @@ async def test_databases_of_one_server_do_not_hear_each_other(redis_server):
 
 async def test_groups_are_spread_over_shards_and_delivered_from_each(url, second_redis):
     """With two Redis hosts each group lives on one, chosen by its name, the same everywhere."""
+    redis.Redis.from_url(second_redis).flushdb()
     here, there = make_layer(url, second_redis), make_layer(url, second_redis)
     groups = [f"room-{n}" for n in range(12)]
     shards_used = {here.here().shard(here.here().group_channel(g)).client for g in groups}
@@ -180,3 +169,17 @@ def test_group_send_from_synchronous_code_leaves_no_connection_open(url):
             async_to_sync(layer.group_send)("room", {"type": "x", "n": n})
     assert len(client.client_list()) == before
     assert not layer.loops
+
+
+async def test_a_sentinel_host_finds_the_master_and_carries_groups(sentinel, second_redis):
+    """A host given as Sentinel addresses and a master name works like a URL."""
+    here, there = PubSubChannelLayer(hosts=[sentinel]), PubSubChannelLayer(hosts=[sentinel])
+    channel = await there.new_channel()
+    await there.group_add("room", channel)
+    await here.group_send("room", {"type": "x", "via": "sentinel"})
+    assert (await receive(there, channel))["via"] == "sentinel"
+    name = there.here().group_channel("room")
+    # The subscription is on the master the Sentinel names: the second Redis.
+    assert dict(redis.Redis.from_url(second_redis).pubsub_numsub(name)) == {name.encode(): 1}
+    await here.flush()
+    await there.flush()

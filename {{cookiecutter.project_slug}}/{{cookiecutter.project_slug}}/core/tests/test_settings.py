@@ -56,6 +56,13 @@ def test_the_layers_redis_connections_are_sized_and_timed():
     assert config["capacity"] >= 1000
 
 
+def test_several_redis_urls_make_one_shard_each():
+    """REDIS_URL may list several servers: the layer (and presence) shard over all of them."""
+    hosts = channel_layers("redis://a:6379/0, redis://b:6380/0")["default"]["CONFIG"]["hosts"]
+    assert [host["address"] for host in hosts] == ["redis://a:6379/0", "redis://b:6380/0"]
+    assert hosts[0] == {**hosts[1], "address": "redis://a:6379/0"}
+
+
 def test_the_socket_age_is_the_applications():
     """The application closes sockets at WEBSOCKET_MAX_AGE; Daphne's own limit is a backstop."""
     script = (PROJECT_DIR / "bin" / "serve").read_text()

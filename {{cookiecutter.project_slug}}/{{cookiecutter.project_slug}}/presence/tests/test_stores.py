@@ -17,7 +17,7 @@ def store(request: pytest.FixtureRequest):
         return MemoryPresenceStore()
     url = request.getfixturevalue("redis_url")
     redis.Redis.from_url(url).flushdb()
-    return RedisPresenceStore(url, ttl=30)
+    return RedisPresenceStore([url], ttl=30)
 
 
 async def test_a_user_joins_with_the_first_connection_and_leaves_after_the_last(store):
@@ -68,9 +68,37 @@ async def test_leaving_an_unknown_connection_is_harmless(store):
 async def test_redis_keys_expire(redis_url):
     """It gives every Redis key a TTL, so a topic whose processes all died disappears."""
     redis.Redis.from_url(redis_url).flushdb()
-    store = RedisPresenceStore(redis_url, ttl=30)
+    store = RedisPresenceStore([redis_url], ttl=30)
     await store.join("room", "c1", ALICE, time.time())
     client = redis.Redis.from_url(redis_url)
-    keys = client.keys("presence:room*")
+    # One hash tag per topic: its keys share a Redis Cluster slot, as its scripts need.
+    keys = client.keys("presence:{room}:*")
     assert len(keys) == 4
     assert all(0 < client.ttl(key) <= 30 for key in keys)
+
+
+async def test_topics_are_spread_over_several_hosts_the_same_way_by_every_process(
+    redis_url, second_redis
+):
+    """With two hosts each topic lives on one; another process finds it on the same one."""
+    for url in (redis_url, second_redis):
+        redis.Redis.from_url(url).flushdb()
+    here = RedisPresenceStore([redis_url, second_redis], ttl=30)
+    there = RedisPresenceStore([redis_url, second_redis], ttl=30)
+    topics = [f"room-{n}" for n in range(12)]
+    for topic in topics:
+        await here.join(topic, "c1", ALICE, time.time())
+    for topic in topics:
+        assert await there.members(topic) == [ALICE]
+    for url in (redis_url, second_redis):
+        keys = redis.Redis.from_url(url).keys("presence:*")
+        held = {key.decode().split("{")[1].split("}")[0] for key in keys}
+        assert 0 < len(held) < len(topics)
+
+
+async def test_a_sentinel_host_carries_presence(sentinel, second_redis):
+    redis.Redis.from_url(second_redis).flushdb()
+    store = RedisPresenceStore([sentinel], ttl=30)
+    assert await store.join("room", "c1", ALICE, time.time()) is True
+    assert await store.members("room") == [ALICE]
+    assert redis.Redis.from_url(second_redis).exists("presence:{room}:users")
