@@ -22,6 +22,7 @@ every node.
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import random
 import secrets
@@ -35,6 +36,8 @@ from channels.layers import BaseChannelLayer
 from .redis_hosts import Host, redis_client, shard_index
 
 logger = logging.getLogger(__name__)
+# Leaves started by cancelled receives, kept until they end (the loop holds tasks weakly).
+_leaving: set[asyncio.Task] = set()
 
 Handler = Callable[[dict[str, Any]], None]
 
@@ -71,23 +74,25 @@ class Mailbox:
             if handler is not None:
                 handler(message)
                 return True
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)  # handed over: no queue
+            return True
         if self.messages is None:
             self.messages = collections.deque()
         elif len(self.messages) >= capacity:
             return False
         self.messages.append(message)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
         return True
 
-    async def get(self) -> dict[str, Any]:
-        while not self.messages:  # None or empty
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        return self.messages.popleft()
+    def get(self) -> asyncio.Future:
+        """A future of the next message: a plain future, not a task, while the socket waits."""
+        future = asyncio.get_running_loop().create_future()
+        if self.messages:
+            future.set_result(self.messages.popleft())
+        else:
+            self.waiter = future
+        return future
 
 
 class Shard:
@@ -234,17 +239,26 @@ class LoopLayer:
         inbox = f"{self.namespace}:process:{token}"
         await self.shard(inbox).publish(inbox, _pack([channel, message]))
 
-    async def receive(self, channel: str) -> dict[str, Any]:
+    def receive(self, channel: str) -> asyncio.Future:
         mailbox = self.mailboxes.get(channel)
         if mailbox is None:
             raise RuntimeError(f"{channel} was not made by this process's new_channel()")
-        try:
-            return await mailbox.get()
-        except asyncio.CancelledError:
-            # Channels cancels the receive when its consumer ends, whichever way: the
-            # channel goes with it, and its groups are left.
-            await asyncio.shield(self.forget(channel))
-            raise
+        future = mailbox.get()
+        if not future.done():
+            future.add_done_callback(functools.partial(self.received_or_cancelled, channel))
+        return future
+
+    def received_or_cancelled(self, channel: str, future: asyncio.Future) -> None:
+        if not future.cancelled():
+            return
+        # Channels cancels the receive when its consumer ends, whichever way: the channel
+        # goes with it, and its groups are left.
+        mailbox = self.mailboxes.get(channel)
+        if mailbox is not None and mailbox.waiter is future:
+            mailbox.waiter = None
+        task = asyncio.get_running_loop().create_task(self.forget(channel))
+        _leaving.add(task)
+        task.add_done_callback(_leaving.discard)
 
     async def group_add(self, group: str, channel: str) -> None:
         mailbox = self.mailboxes.get(channel)
@@ -358,9 +372,14 @@ class PubSubChannelLayer(BaseChannelLayer):
         self.require_valid_channel_name(channel)
         await self.here().send(channel, message)
 
-    async def receive(self, channel: str) -> dict[str, Any]:
+    def receive(self, channel: str) -> asyncio.Future:  # type: ignore[override]
+        """The next message of ``channel``: awaitable, a future rather than a coroutine.
+
+        Channels turns each receive into a task with ``ensure_future``, which takes a
+        future as it is: an idle socket then holds a future, not a task and its frames.
+        """
         self.require_valid_channel_name(channel)
-        return await self.here().receive(channel)
+        return self.here().receive(channel)
 
     async def group_add(self, group: str, channel: str) -> None:
         self.require_valid_group_name(group)

@@ -95,18 +95,17 @@ async def test_a_consumer_that_ends_leaves_its_groups(url):
     await layer.group_add("room", channel)
     name = layer.here().group_channel("room")
     assert dict(client.pubsub_numsub(name)) == {name.encode(): 1}
-    waiting = asyncio.create_task(layer.receive(channel))
-    await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(layer.receive(channel))
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    assert channel not in layer.here().mailboxes
-    await layer.group_send("room", {"type": "ping"})  # reaches no one, raises nothing
     for _ in range(100):
         if dict(client.pubsub_numsub(name)) == {name.encode(): 0}:
             break
         await asyncio.sleep(0.02)
     assert dict(client.pubsub_numsub(name)) == {name.encode(): 0}
+    assert channel not in layer.here().mailboxes
+    await layer.group_send("room", {"type": "ping"})  # reaches no one, raises nothing
     await layer.flush()
 
 
