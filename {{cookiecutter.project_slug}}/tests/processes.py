@@ -51,9 +51,14 @@ def wait_for_port(
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def start_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen, str]:
-    """Starts a throw-away redis-server on a free loopback port; returns it and its URL."""
-    port = free_port()
+def start_redis(
+    binary: str, workdir: Path, port: int | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Starts a throw-away redis-server on a free loopback port; returns it and its URL.
+
+    ``port``: the port of a Redis this test stopped, to start it again.
+    """
+    port = port or free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=workdir,

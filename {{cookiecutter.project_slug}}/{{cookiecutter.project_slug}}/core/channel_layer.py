@@ -22,7 +22,6 @@ every node.
 import asyncio
 import collections
 import contextlib
-import functools
 import logging
 import random
 import secrets
@@ -36,8 +35,6 @@ from channels.layers import BaseChannelLayer
 from .redis_hosts import Host, redis_client, shard_index
 
 logger = logging.getLogger(__name__)
-# Leaves started by cancelled receives, kept until they end (the loop holds tasks weakly).
-_leaving: set[asyncio.Task] = set()
 
 Handler = Callable[[dict[str, Any]], None]
 
@@ -243,22 +240,7 @@ class LoopLayer:
         mailbox = self.mailboxes.get(channel)
         if mailbox is None:
             raise RuntimeError(f"{channel} was not made by this process's new_channel()")
-        future = mailbox.get()
-        if not future.done():
-            future.add_done_callback(functools.partial(self.received_or_cancelled, channel))
-        return future
-
-    def received_or_cancelled(self, channel: str, future: asyncio.Future) -> None:
-        if not future.cancelled():
-            return
-        # Channels cancels the receive when its consumer ends, whichever way: the channel
-        # goes with it, and its groups are left.
-        mailbox = self.mailboxes.get(channel)
-        if mailbox is not None and mailbox.waiter is future:
-            mailbox.waiter = None
-        task = asyncio.get_running_loop().create_task(self.forget(channel))
-        _leaving.add(task)
-        task.add_done_callback(_leaving.discard)
+        return mailbox.get()
 
     async def group_add(self, group: str, channel: str) -> None:
         mailbox = self.mailboxes.get(channel)
@@ -409,7 +391,11 @@ class PubSubChannelLayer(BaseChannelLayer):
         mailbox.direct = dict(handlers)
 
     async def forget(self, channel: str) -> None:
-        """Drops a channel and its group memberships (its consumer has ended)."""
+        """Drops a channel and its group memberships: call it when its consumer has ended.
+
+        The project's consumers do, however they end (core/consumers.py). A cancelled
+        receive (a timeout) leaves the channel as it is.
+        """
         await self.here().forget(channel)
 
     async def flush(self) -> None:

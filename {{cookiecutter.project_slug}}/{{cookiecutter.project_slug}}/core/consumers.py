@@ -57,6 +57,20 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         finally:
             for timer in self.timers.values():
                 timer.cancel()
+            # However the consumer ended (disconnect() does not run after a crash), its
+            # channel and group memberships go with it.
+            if getattr(self, "channel_name", None):
+                await asyncio.shield(self.leave_everything())
+
+    async def leave_everything(self) -> None:
+        forget = getattr(self.channel_layer, "forget", None)
+        if forget is not None:
+            with contextlib.suppress(Exception):
+                await forget(self.channel_name)
+            return
+        for group in self.groups_joined:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     def later(self, name: str, delay: float, action: Callable[[], Awaitable[None]]) -> None:
         """Runs ``action`` in ``delay`` seconds unless the socket ends first.

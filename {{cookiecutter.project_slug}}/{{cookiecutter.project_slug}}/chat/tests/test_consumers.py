@@ -205,3 +205,33 @@ async def test_main_paths_never_touch_the_orm_from_async_code(alice, bob, caplog
     assert (await a.receive_json_from(timeout=5))["message"] == "two"
     await asyncio.gather(a.disconnect(), b.disconnect())
     assert "SynchronousOnlyOperation" not in caplog.text
+
+
+@pytest.mark.parametrize("ending", ["disconnect", "crash"])
+async def test_a_socket_that_ends_leaves_the_room_group_however_it_ends(alice, bob, ending):
+    """Its channel is dropped from the room on a close and on a crash (the task cancelled)."""
+    from channels.layers import get_channel_layer
+
+    a = await join("/ws/chat/leaving/", alice)
+    b = await join("/ws/chat/leaving/", bob)
+    # Both are idle once a message went round: their connect (presence included) is over.
+    # A cancellation that lands inside a redis-py call can be swallowed by it
+    # (redis/redis-py#2028); that is not what this test is about.
+    await a.send_to(text_data=json.dumps({"message": "ready"}))
+    for client in (a, b):
+        assert (await client.receive_json_from(timeout=5))["message"] == "ready"
+    if ending == "disconnect":
+        await a.disconnect()
+    else:
+        a.future.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await a.future
+    await b.send_to(text_data=json.dumps({"message": "who is left?"}))
+    assert (await b.receive_json_from(timeout=5))["message"] == "who is left?"
+    layer = get_channel_layer()
+    if hasattr(layer, "here"):  # the Redis layer: one local member left in the group
+        members = layer.here().groups[layer.here().group_channel("chat.leaving")]
+        assert len(members) == 1
+    else:  # the in-memory layer
+        assert len(layer.groups["chat.leaving"]) == 1
+    await b.disconnect()
