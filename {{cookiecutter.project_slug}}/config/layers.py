@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+
 
 def channel_layers(
     redis_url: str, *, max_connections: int = 1000, group_expiry: int = 86400
@@ -46,4 +49,8 @@ def _host(url: str, max_connections: int) -> dict[str, Any]:
         # a dead connection is found and replaced.
         "health_check_interval": 15,
         "max_connections": max_connections,
+        # A command retries a lost connection twice within about a second, then fails:
+        # redis-py's default retries keep a handshake waiting for seconds while Redis is
+        # away, and the subscription reader retries on its own, with backoff.
+        "retry": Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
     }

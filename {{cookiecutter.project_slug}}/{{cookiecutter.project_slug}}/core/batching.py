@@ -55,10 +55,19 @@ class Batcher(Generic[K, V]):
                 batch, state.waiting = state.waiting, {}
                 try:
                     values = await self.load_many({key: ctx for key, (_, ctx) in batch.items()})
-                except Exception as exc:
+                except BaseException as exc:
+                    # Cancelled (the loop is closing) or failed: no asker waits for ever.
                     for future, _ in batch.values():
                         if not future.done():
-                            future.set_exception(exc)
+                            future.set_exception(
+                                exc if isinstance(exc, Exception) else RuntimeError("cancelled")
+                            )
+                    if not isinstance(exc, Exception):
+                        for future, _ in state.waiting.values():
+                            if not future.done():
+                                future.set_exception(RuntimeError("cancelled"))
+                        state.waiting = {}
+                        raise
                     continue
                 for key, (future, _) in batch.items():
                     if future.done():

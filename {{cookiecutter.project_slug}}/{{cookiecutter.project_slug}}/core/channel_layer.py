@@ -106,6 +106,9 @@ class Shard:
         # redis-py's PubSub opens its connection on the first command: concurrent first
         # commands would each open one, and all but the last would go unread.
         self.commands = asyncio.Lock()
+        # Set by a new subscription: ends the reader's backoff wait after a failure, so a
+        # join right after Redis came back is confirmed at once.
+        self.wake = asyncio.Event()
 
     async def publish(self, channel: str, data: bytes) -> None:
         await self.client.publish(channel, data)
@@ -116,11 +119,47 @@ class Shard:
         if confirmed is None:
             confirmed = asyncio.get_running_loop().create_future()
         self.pending[channel] = (count + 1, confirmed)
-        async with self.commands:
-            await self.pubsub.subscribe(channel)
-        if self.reader is None:
-            self.reader = asyncio.create_task(self.read())
+        try:
+            async with self.commands:
+                await self.pubsub.subscribe(channel)
+        except BaseException as exc:
+            # Not sent: no confirmation will come for it.
+            self.unconfirmed(channel, exc)
+            raise
+        self.start_reader()
+        self.wake.set()
         return confirmed
+
+    def start_reader(self) -> None:
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.get_running_loop().create_task(self.read())
+
+    def unconfirmed(self, channel: str, exc: BaseException) -> None:
+        count, confirmed = self.pending.pop(channel, (0, None))
+        if count > 1:
+            self.pending[channel] = (count - 1, confirmed)
+        elif confirmed is not None and not confirmed.done():
+            if isinstance(exc, Exception):
+                confirmed.set_exception(exc)
+            else:
+                confirmed.cancel()
+
+    async def tidy_after_reconnect(self) -> None:
+        """Leaves the channels redis-py subscribed to again that nobody here listens to.
+
+        An UNSUBSCRIBE that failed while Redis was away stays in redis-py's list, and
+        would bring that group's traffic back for good.
+        """
+        wanted = set(self.loop_layer.groups) | {self.loop_layer.inbox}
+        stale = [
+            name
+            for name in (n.decode() if isinstance(n, bytes) else n for n in self.pubsub.channels)
+            if name not in wanted
+        ]
+        if stale:
+            with contextlib.suppress(Exception):
+                async with self.commands:
+                    await self.pubsub.unsubscribe(*stale)
 
     async def unsubscribe(self, channel: str) -> None:
         async with self.commands:
@@ -136,14 +175,25 @@ class Shard:
     async def read(self) -> None:
         """Hands every published message to the loop's layer; reconnects with backoff."""
         delay = 0.1
+        failed = False
         while True:
             try:
                 message = await self.pubsub.get_message(timeout=READ_TIMEOUT)
+                if failed:
+                    failed = False
+                    await self.tidy_after_reconnect()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 logger.warning("channel layer: Redis subscription failed (%s), retrying", exc)
-                await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 (jitter)
+                failed = True
+                # redis-py subscribes to every channel again when it reconnects: one
+                # confirmation each, whatever was sent (or lost) before.
+                self.pending = {name: (1, future) for name, (_, future) in self.pending.items()}
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    jitter = random.uniform(0, delay)  # noqa: S311 (not a secret)
+                    await asyncio.wait_for(self.wake.wait(), jitter)
                 delay = min(delay * 2, 5.0)
                 continue
             delay = 0.1
@@ -153,7 +203,12 @@ class Shard:
             if isinstance(channel, bytes):
                 channel = channel.decode()
             if message["type"] == "message":
-                self.loop_layer.received(channel, message["data"])
+                try:
+                    self.loop_layer.received(channel, message["data"])
+                except Exception:
+                    # Anyone with access to Redis can publish: a malformed message is
+                    # dropped, never the reader that serves every group of this shard.
+                    logger.exception("channel layer: unreadable message on %s dropped", channel)
             elif message["type"] == "subscribe":
                 self.confirmed(channel)
 
@@ -216,14 +271,21 @@ class LoopLayer:
             logger.warning("channel layer: %s is full, message dropped", channel)
 
     async def new_channel(self, prefix: str) -> str:
+        if self.inbox_subscribed is None:
+            self.inbox_subscribed = asyncio.create_task(self.subscribe_inbox())
+        try:
+            await asyncio.shield(self.inbox_subscribed)
+        except Exception:
+            self.inbox_subscribed = None  # the next channel tries again
+            raise
         channel = f"{prefix}.{self.token}!{secrets.token_hex(12)}"
         self.mailboxes[channel] = Mailbox()
-        if self.inbox_subscribed is None:
-            self.inbox_subscribed = asyncio.create_task(
-                self.shard(self.inbox).subscribe(self.inbox)
-            )
-        await asyncio.shield(self.inbox_subscribed)
         return channel
+
+    async def subscribe_inbox(self) -> None:
+        """Subscribes to this process's inbox (channel_layer.send from other processes)."""
+        confirmed = await self.shard(self.inbox).subscribe(self.inbox)
+        await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT)
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         name, _, _ = channel.partition("!")
@@ -251,10 +313,14 @@ class LoopLayer:
         mailbox.groups.add(name)
         if members is not None:
             members[channel] = mailbox
-            shard = self.shard(name)
-            pending = shard.pending.get(name)
+            pending = self.shard(name).pending.get(name)
             if pending is not None:
-                await asyncio.wait_for(asyncio.shield(pending[1]), SUBSCRIBE_TIMEOUT)
+                try:
+                    await asyncio.wait_for(asyncio.shield(pending[1]), SUBSCRIBE_TIMEOUT)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(self.leave(name, channel))
+                    raise
             return
         self.groups[name] = {channel: mailbox}
         try:

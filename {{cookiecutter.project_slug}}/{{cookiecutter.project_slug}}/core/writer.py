@@ -96,15 +96,21 @@ class SocketWriter:
         self._flusher = asyncio.get_running_loop().create_task(self._flush(coroutine, waiting))
 
     async def send(self, message: Message) -> None:
-        """Sends ``message`` after everything given before it, waiting for the socket."""
+        """Sends ``message`` after everything given before it, waiting for the socket.
+
+        Raises what the server's send raised for it (a socket gone, say).
+        """
         if self._flusher is None:
             coroutine = self._send(message)
             try:
                 waiting = coroutine.send(None)
             except StopIteration:
                 return
-            self._flusher = asyncio.get_running_loop().create_task(self._flush(coroutine, waiting))
-            await asyncio.shield(self._flusher)
+            done = asyncio.get_running_loop().create_future()
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush(coroutine, waiting, done)
+            )
+            await done
             return
         done = asyncio.get_running_loop().create_future()
         self._waiting().append((message, done))
@@ -131,23 +137,32 @@ class SocketWriter:
         self._held = None
         self.failed = True
 
-    async def _flush(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+    async def _flush(
+        self,
+        coroutine: Coroutine[Any, Any, None],
+        waiting: Any,
+        first: asyncio.Future | None = None,
+    ) -> None:
+        """Finishes the send that had to wait, then sends the backlog, in order.
+
+        A send that fails fails the socket: the consumer's sends waiting behind it raise
+        the same error, later pushes are dropped.
+        """
+        done = first
         try:
             await _Rest(coroutine, waiting)
-            while self._backlog:  # None or empty
-                message, done = self._backlog.popleft()
-                try:
-                    await self._send(message)
-                except Exception as exc:
-                    if done is None:
-                        raise
-                    done.set_exception(exc)
-                    return
+            while True:
                 if done is not None and not done.done():
                     done.set_result(None)
+                if not self._backlog:  # None or empty
+                    break
+                message, done = self._backlog.popleft()
+                await self._send(message)
         except Exception as exc:
             self.failed = True
             logger.debug("socket send failed: %r", exc)
+            if done is not None and not done.done():
+                done.set_exception(exc)
             self._fail_waiting(exc)
         finally:
             self._flusher = None

@@ -8,6 +8,7 @@ import pytest
 import redis
 from asgiref.sync import async_to_sync
 
+from config.layers import channel_layers
 from tests.fixtures import require_binary
 from tests.processes import start_redis
 
@@ -16,7 +17,8 @@ from ..channel_layer import PubSubChannelLayer
 
 def make_layer(*urls: str, **options) -> PubSubChannelLayer:
     """A layer as one server process has it (two of them stand for two processes)."""
-    return PubSubChannelLayer(hosts=[{"address": url} for url in urls], **options)
+    hosts = channel_layers(",".join(urls))["default"]["CONFIG"]["hosts"]
+    return PubSubChannelLayer(hosts=hosts, **options)
 
 
 async def receive(layer: PubSubChannelLayer, channel: str) -> dict:
@@ -216,5 +218,39 @@ async def test_groups_carry_messages_again_after_redis_restarts(tmp_path):
     finally:
         await sender.flush()
         await members.flush()
+        process.kill()
+        process.wait(timeout=10)
+
+
+async def test_a_malformed_publish_is_dropped_and_the_group_keeps_delivering(url):
+    """Anyone who can reach Redis can publish: garbage must not stop the shard's reader."""
+    layer = make_layer(url)
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    name = layer.here().group_channel("room")
+    client = redis.Redis.from_url(url)
+    for garbage in (b"\xc1", b"\x93\x01\x02\x03", b"not msgpack at all"):
+        client.publish(name, garbage)
+    await layer.group_send("room", {"type": "after garbage"})
+    assert (await receive(layer, channel))["type"] == "after garbage"
+    await layer.flush()
+
+
+async def test_a_join_that_failed_while_redis_was_down_works_once_it_is_back(tmp_path):
+    binary = require_binary("redis-server", brew="redis")
+    process, base = start_redis(binary, tmp_path)
+    layer = make_layer(f"{base}/0")
+    try:
+        channel = await layer.new_channel()
+        process.kill()
+        process.wait(timeout=10)
+        with pytest.raises((redis.RedisError, OSError, TimeoutError)):
+            await layer.group_add("room", channel)
+        process, _ = start_redis(binary, tmp_path, port=int(base.rsplit(":", 1)[1]))
+        await layer.group_add("room", channel)
+        await layer.group_send("room", {"type": "back"})
+        assert (await receive(layer, channel))["type"] == "back"
+    finally:
+        await layer.flush()
         process.kill()
         process.wait(timeout=10)

@@ -121,3 +121,22 @@ async def test_a_socket_gone_mid_write_stops_pushes_and_fails_the_waiting_send()
     assert writer.failed
     writer.push(frame("b"))  # dropped, raises nothing
     assert socket.written == []
+
+
+async def test_a_failed_send_fails_every_send_behind_it_and_keeps_no_order_broken():
+    """The consumer's send that waited raises; those queued behind it too; pushes stop."""
+    socket = Socket()
+    writer, _ = writer_for(socket)
+    socket.writable.clear()
+    first = asyncio.create_task(writer.send(frame("first")))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(writer.send(frame("second")))
+    await asyncio.sleep(0)
+    socket.gone = True
+    socket.writable.set()
+    for task in (first, second):
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(task, 2)
+    writer.push(frame("late"))
+    assert writer.failed
+    assert socket.written == []
