@@ -121,6 +121,7 @@ class Shard:
         self.pending[channel] = (count + 1, confirmed)
         try:
             async with self.commands:
+                self.require_connection()
                 await self.pubsub.subscribe(channel)
         except BaseException as exc:
             # Not sent: no confirmation will come for it.
@@ -129,6 +130,16 @@ class Shard:
         self.start_reader()
         self.wake.set()
         return confirmed
+
+    def require_connection(self) -> None:
+        """Refuses to send on a subscription connection the reader is bringing back.
+
+        redis-py reconnects a connection in whichever task uses it next; two tasks
+        reconnecting one connection read each other's replies. Only the reader does.
+        """
+        connection = self.pubsub.connection
+        if connection is not None and not connection.is_connected:
+            raise ConnectionError("the Redis subscription is reconnecting")
 
     def start_reader(self) -> None:
         if self.reader is None or self.reader.done():
@@ -163,6 +174,7 @@ class Shard:
 
     async def unsubscribe(self, channel: str) -> None:
         async with self.commands:
+            self.require_connection()
             await self.pubsub.unsubscribe(channel)
 
     def confirmed(self, channel: str) -> None:
@@ -178,10 +190,14 @@ class Shard:
         failed = False
         while True:
             try:
-                message = await self.pubsub.get_message(timeout=READ_TIMEOUT)
                 if failed:
+                    # Reconnects (and subscribes again) with no command in between.
+                    async with self.commands:
+                        message = await self.pubsub.get_message(timeout=0.05)
                     failed = False
                     await self.tidy_after_reconnect()
+                else:
+                    message = await self.pubsub.get_message(timeout=READ_TIMEOUT)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
