@@ -139,8 +139,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("TEST_REDIS_URL"):
         yield os.environ["TEST_REDIS_URL"].rstrip("/").rsplit("/", 1)[0]
         return
+    yield from _throwaway_redis(tmp_path_factory, "redis")
+
+
+@pytest.fixture(scope="session")
+def second_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Another throw-away Redis server (database 0), for sharding over two hosts."""
+    for url in _throwaway_redis(tmp_path_factory, "redis2"):
+        yield f"{url}/0"
+
+
+def _throwaway_redis(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
     binary = require_binary("redis-server", brew="redis")
-    process, url = start_redis(binary, tmp_path_factory.mktemp("redis"))
+    process, url = start_redis(binary, tmp_path_factory.mktemp(name))
     try:
         yield url
     finally:
@@ -148,16 +159,31 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def second_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Another throw-away Redis server (database 0), for sharding over two hosts."""
+@dataclass
+class RestartableRedis:
+    """A Redis server of one test's own, which the test stops and starts again."""
+
+    binary: str
+    workdir: Path
+    process: subprocess.Popen
+    url: str
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def start(self) -> None:
+        """Starts it again on the same port, empty."""
+        port = int(self.url.rsplit(":", 1)[1])
+        self.process, _ = start_redis(self.binary, self.workdir, port=port)
+
+
+@pytest.fixture
+def restartable_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
     binary = require_binary("redis-server", brew="redis")
-    process, url = start_redis(binary, tmp_path_factory.mktemp("redis2"))
-    try:
-        yield f"{url}/0"
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    server = RestartableRedis(binary, tmp_path, *start_redis(binary, tmp_path))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

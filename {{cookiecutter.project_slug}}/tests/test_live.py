@@ -112,15 +112,7 @@ def test_a_member_that_stops_reading_never_holds_up_its_room(servers, live_users
         return numbers
 
     async def scenario() -> tuple[list[int], list[int], int | None, int]:
-        stuck = await websockets.connect(
-            f"ws://127.0.0.1:{port}{room}",
-            sock=stuck_socket(port),
-            origin=f"http://127.0.0.1:{port}",
-            additional_headers=carol.headers,
-            subprotocols=carol.subprotocols or None,
-            max_queue=1,
-            open_timeout=30,
-        )
+        stuck = await connect(port, room, carol, sock=stuck_socket(port), max_queue=1)
         async with connect(port, room, alice) as poster, connect(port, room, bob) as reader:
             readers = [asyncio.create_task(read_all(c)) for c in (poster, reader)]
             for n in range(SLOW_READER_MESSAGES):

@@ -125,7 +125,7 @@ class Shard:
                 await self.pubsub.subscribe(channel)
         except BaseException as exc:
             # Not sent: no confirmation will come for it.
-            self.unconfirmed(channel, exc)
+            self.settle(channel, exc)
             raise
         self.start_reader()
         self.wake.set()
@@ -144,16 +144,6 @@ class Shard:
     def start_reader(self) -> None:
         if self.reader is None or self.reader.done():
             self.reader = asyncio.get_running_loop().create_task(self.read())
-
-    def unconfirmed(self, channel: str, exc: BaseException) -> None:
-        count, confirmed = self.pending.pop(channel, (0, None))
-        if count > 1:
-            self.pending[channel] = (count - 1, confirmed)
-        elif confirmed is not None and not confirmed.done():
-            if isinstance(exc, Exception):
-                confirmed.set_exception(exc)
-            else:
-                confirmed.cancel()
 
     async def tidy_after_reconnect(self) -> None:
         """Leaves the channels redis-py subscribed to again that nobody here listens to.
@@ -177,12 +167,19 @@ class Shard:
             self.require_connection()
             await self.pubsub.unsubscribe(channel)
 
-    def confirmed(self, channel: str) -> None:
+    def settle(self, channel: str, exc: BaseException | None = None) -> None:
+        """Counts one SUBSCRIBE of ``channel`` confirmed, or failed with ``exc``."""
         count, confirmed = self.pending.pop(channel, (0, None))
         if count > 1:
             self.pending[channel] = (count - 1, confirmed)
-        elif confirmed is not None and not confirmed.done():
+        elif confirmed is None or confirmed.done():
+            return
+        elif exc is None:
             confirmed.set_result(None)
+        elif isinstance(exc, Exception):
+            confirmed.set_exception(exc)
+        else:
+            confirmed.cancel()
 
     async def read(self) -> None:
         """Hands every published message to the loop's layer; reconnects with backoff."""
@@ -226,7 +223,7 @@ class Shard:
                     # dropped, never the reader that serves every group of this shard.
                     logger.exception("channel layer: unreadable message on %s dropped", channel)
             elif message["type"] == "subscribe":
-                self.confirmed(channel)
+                self.settle(channel)
 
     async def close(self) -> None:
         if self.reader is not None:
@@ -391,7 +388,6 @@ class PubSubChannelLayer(BaseChannelLayer):
         prefix: str = "asgi",
         capacity: int = 1000,
         expiry: int = 60,
-        group_expiry: int = 86400,
         channel_capacity: dict[str, int] | None = None,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
@@ -399,9 +395,6 @@ class PubSubChannelLayer(BaseChannelLayer):
         if not self.hosts:
             raise ValueError("the channel layer needs at least one Redis host")
         self.prefix = prefix
-        # Membership lasts as long as the consumer: group_expiry is accepted for
-        # compatibility and has nothing to expire.
-        self.group_expiry = group_expiry
         self.loops: dict[asyncio.AbstractEventLoop, LoopLayer] = {}
 
     def here(self) -> LoopLayer:

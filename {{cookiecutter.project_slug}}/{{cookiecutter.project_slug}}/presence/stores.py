@@ -146,12 +146,9 @@ class RedisPresenceStore:
         self.ttl = ttl
         self.shards = []
         for host in hosts:
-            options = {"address": host} if isinstance(host, str) else dict(host)
-            # A presence call waits at most this long for Redis, then fails (and is retried
-            # at the next refresh) rather than holding up a socket.
-            options.update(socket_timeout=10, socket_connect_timeout=5)
-            options.pop("health_check_interval", None)
-            client = redis_client(options)
+            # The layer's timeouts: a presence call fails (and is retried at the next
+            # refresh) rather than holding up a socket.
+            client = redis_client(host)
             scripts = [client.register_script(script) for script in (_JOIN, _LEAVE, _PRUNE)]
             self.shards.append((client, *scripts))
 

@@ -9,8 +9,6 @@ import redis
 from asgiref.sync import async_to_sync
 
 from config.layers import channel_layers
-from tests.fixtures import require_binary
-from tests.processes import start_redis
 
 from ..channel_layer import PubSubChannelLayer
 
@@ -191,35 +189,29 @@ async def test_a_sentinel_host_finds_the_master_and_carries_groups(sentinel, sec
     await there.flush()
 
 
-async def test_groups_carry_messages_again_after_redis_restarts(tmp_path):
+async def test_groups_carry_messages_again_after_redis_restarts(restartable_redis):
     """The subscription reconnects and subscribes again by itself: no member has to rejoin."""
-    binary = require_binary("redis-server", brew="redis")
-    process, base = start_redis(binary, tmp_path)
-    sender, members = make_layer(f"{base}/0"), make_layer(f"{base}/0")
-    try:
-        channel = await members.new_channel()
-        await members.group_add("room", channel)
-        process.kill()
-        process.wait(timeout=10)
-        process, _ = start_redis(binary, tmp_path, port=int(base.rsplit(":", 1)[1]))
-        # Published while the subscription is still down, a message reaches no one (the
-        # recovery of missed messages is the protocol's, not the layer's): send until one
-        # arrives, within the reader's backoff.
-        received = None
-        for n in range(100):
-            with contextlib.suppress(redis.ConnectionError, ConnectionError):
-                await sender.group_send("room", {"type": "x", "n": n})
-            try:
-                received = await asyncio.wait_for(members.receive(channel), 0.2)
-                break
-            except TimeoutError:
-                continue
-        assert received is not None and received["type"] == "x"
-    finally:
-        await sender.flush()
-        await members.flush()
-        process.kill()
-        process.wait(timeout=10)
+    url = f"{restartable_redis.url}/0"
+    sender, members = make_layer(url), make_layer(url)
+    channel = await members.new_channel()
+    await members.group_add("room", channel)
+    restartable_redis.stop()
+    restartable_redis.start()
+    # Published while the subscription is still down, a message reaches no one (the
+    # recovery of missed messages is the protocol's, not the layer's): send until one
+    # arrives, within the reader's backoff.
+    received = None
+    for n in range(100):
+        with contextlib.suppress(redis.ConnectionError, ConnectionError):
+            await sender.group_send("room", {"type": "x", "n": n})
+        try:
+            received = await asyncio.wait_for(members.receive(channel), 0.2)
+            break
+        except TimeoutError:
+            continue
+    assert received is not None and received["type"] == "x"
+    await sender.flush()
+    await members.flush()
 
 
 async def test_a_malformed_publish_is_dropped_and_the_group_keeps_delivering(url):
@@ -236,28 +228,21 @@ async def test_a_malformed_publish_is_dropped_and_the_group_keeps_delivering(url
     await layer.flush()
 
 
-async def test_a_join_that_failed_while_redis_was_down_works_once_it_is_back(tmp_path):
-    binary = require_binary("redis-server", brew="redis")
-    process, base = start_redis(binary, tmp_path)
-    layer = make_layer(f"{base}/0")
-    try:
-        channel = await layer.new_channel()
-        process.kill()
-        process.wait(timeout=10)
-        with pytest.raises((redis.RedisError, OSError, TimeoutError)):
+async def test_a_join_that_failed_while_redis_was_down_works_once_it_is_back(restartable_redis):
+    layer = make_layer(f"{restartable_redis.url}/0")
+    channel = await layer.new_channel()
+    restartable_redis.stop()
+    with pytest.raises((redis.RedisError, OSError, TimeoutError)):
+        await layer.group_add("room", channel)
+    restartable_redis.start()
+    # A join refused while the subscription's reader is still reconnecting fails fast;
+    # the client tries again, as here.
+    for _ in range(50):
+        try:
             await layer.group_add("room", channel)
-        process, _ = start_redis(binary, tmp_path, port=int(base.rsplit(":", 1)[1]))
-        # A join that lands while the subscription reconnects can still fail (redis-py's
-        # PubSub reconnecting from two tasks at once); the client tries again, as here.
-        for _ in range(50):
-            try:
-                await layer.group_add("room", channel)
-                break
-            except (redis.RedisError, OSError, TimeoutError, RuntimeError):
-                await asyncio.sleep(0.1)
-        await layer.group_send("room", {"type": "back"})
-        assert (await receive(layer, channel))["type"] == "back"
-    finally:
-        await layer.flush()
-        process.kill()
-        process.wait(timeout=10)
+            break
+        except (redis.RedisError, OSError, TimeoutError):
+            await asyncio.sleep(0.1)
+    await layer.group_send("room", {"type": "back"})
+    assert (await receive(layer, channel))["type"] == "back"
+    await layer.flush()
