@@ -10,7 +10,9 @@ N sockets of one logged-in user in a fresh room (100 handshakes at a time), then
 posts 64-byte messages with 10 in flight (closed loop), then 2 messages a second (paced);
 every member counts what it receives. It prints a Markdown table and writes a PNG plot.
 With --split the poster is on a second server process and the members on the first, so
-every message crosses Redis between processes.
+every message crosses Redis between processes. With --floor it also measures idle sockets
+of benchmarks/floor.py's applications (a bare ASGI app, a Channels consumer without and with
+the layer) on bin/serve: the server's and Channels' share of the memory per socket.
 """
 
 import argparse
@@ -51,6 +53,13 @@ IN_FLIGHT = 10
 MESSAGE_BYTES = 64
 PACED_RATE = 2.0
 WARM_UP_MEMBERS = 20
+SERVER_NAME = "daphne" if "daphne" in (PROJECT_DIR / "bin" / "serve").read_text() else "uvicorn"
+# benchmarks/floor.py's applications, by what they are.
+FLOOR_APPS = {
+    "bare": "a bare ASGI app",
+    "consumer": "a Channels consumer, no layer",
+    "consumer_on_layer": "a Channels consumer on the layer",
+}
 
 
 @dataclass
@@ -304,53 +313,104 @@ def raw_server():
 
 
 @contextlib.contextmanager
-def project_server(workdir: Path, *, split: bool = False, log: Path | None = None):
-    """The project's production server (bin/serve) on its own Redis and SQLite database.
+def project_environment(workdir: Path):
+    """A throw-away Redis and a migrated SQLite database with the benchmark's user.
 
-    ``split``: a second server process for the poster. ``log``: where the servers write.
+    Yields the production settings that point at them and the user's credentials.
     """
     redis_binary = shutil.which("redis-server")
     if redis_binary is None:
         sys.exit("redis-server is not on PATH: apt-get install redis-server (brew install redis)")
     redis, url = start_redis(redis_binary, workdir)
-    env = production_settings(workdir / "bench.sqlite3", f"{url}/0")
-    setup = "from django.core.management import call_command\n"
-    setup += "call_command('migrate', interactive=False, verbosity=0)\n"
-    output = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "-c",
-            setup + USERS_SCRIPT.format(names=(BENCH_USER,)),
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    try:
+        env = production_settings(workdir / "bench.sqlite3", f"{url}/0")
+        setup = "from django.core.management import call_command\n"
+        setup += "call_command('migrate', interactive=False, verbosity=0)\n"
+        output = subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                setup + USERS_SCRIPT.format(names=(BENCH_USER,)),
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        yield env, json.loads(output.splitlines()[-1])
+    finally:
+        redis.kill()
+        redis.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def project_server(
+    env: dict[str, str], created: dict, *, split: bool = False, log: Path | None = None
+):
+    """The project's production server (bin/serve) in ``env`` (project_environment).
+
+    ``split``: a second server process for the poster. ``log``: where the servers write.
+    """
     ports = free_ports(2 if split else 1)
     server_output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     servers = [start_server(env, port, server_output) for port in ports]
     server, port = servers[0], ports[0]
     try:
-        created = json.loads(output.splitlines()[-1])
         login = live_logins(created, f"http://127.0.0.1:{port}", (BENCH_USER,))[BENCH_USER]
-        server_name = (
-            "daphne" if "daphne" in (PROJECT_DIR / "bin" / "serve").read_text() else "uvicorn"
-        )
         if split:
-            name = f"this project ({server_name}, poster on a 2nd process)"
+            name = f"this project ({SERVER_NAME}, poster on a 2nd process)"
             yield Target(name, port, server.pid, login, ports[1], servers[1].pid)
         else:
-            yield Target(f"this project ({server_name})", port, server.pid, login)
+            yield Target(f"this project ({SERVER_NAME})", port, server.pid, login)
     finally:
-        for process in [*servers, redis]:
+        for process in servers:
             process.kill()
             process.wait(timeout=10)
         if log:
             server_output.close()
+
+
+@contextlib.contextmanager
+def floor_servers(env: dict[str, str]):
+    """bin/serve serving each application of benchmarks/floor.py, in ``env``."""
+    ports = free_ports(len(FLOOR_APPS))
+    servers = [
+        start_server({**env, "ASGI_APP": f"benchmarks.floor:{app}"}, port, subprocess.DEVNULL)
+        for app, port in zip(FLOOR_APPS, ports, strict=True)
+    ]
+    try:
+        yield [
+            Target(f"{SERVER_NAME}, {label}", port, server.pid)
+            for label, port, server in zip(FLOOR_APPS.values(), ports, servers, strict=True)
+        ]
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait(timeout=10)
+
+
+async def measure_idle(target: Target, members: int) -> Result:
+    """Handshakes and memory of ``members`` idle sockets on ``target``, closed after."""
+    result = Result(target.name, members)
+    room = await open_room(target, "/ws/floor/", members, result)
+    await asyncio.gather(*(m.socket.close() for m in room.members))
+    return result
+
+
+async def run_idle(targets: list[Target], sizes: list[int], core: int | None = 1) -> list[Result]:
+    """Measures the idle sockets of every target at every size, one after another."""
+    results = []
+    for target in targets:
+        if core is not None:
+            pin(target.pid, core)
+        await measure_idle(target, WARM_UP_MEMBERS)
+        for members in sizes:
+            results.append(await measure_idle(target, members))
+            print(f"  {results[-1]}", file=sys.stderr, flush=True)
+    return results
 
 
 async def run_all(
@@ -388,6 +448,20 @@ def table(results: list[Result]) -> str:
             f"| {r.handshake_p99_ms:.0f} | {r.cpu_ms_per_handshake:.2f} "
             f"| {r.kib_per_idle_socket:.1f} "
             f"| {r.paced_p50_ms:.0f}/{r.paced_p99_ms:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def idle_table(results: list[Result]) -> str:
+    """Handshakes and memory per idle socket of each row, as a Markdown table."""
+    lines = [
+        "| server | members | handshakes/s | handshake p99 ms | KiB/idle socket |",
+        "|" + " --- |" * 5,
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.server} | {r.members} | {r.handshakes_per_s:,.0f} "
+            f"| {r.handshake_p99_ms:.0f} | {r.kib_per_idle_socket:.1f} |"
         )
     return "\n".join(lines)
 
@@ -435,23 +509,38 @@ def main() -> None:
         "--split", action="store_true", help="post from a second server process, through Redis"
     )
     parser.add_argument("--server-log", type=Path, help="write the servers' output there")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure idle sockets of benchmarks/floor.py's apps on bin/serve",
+    )
     args = parser.parse_args()
     pin(os.getpid(), 0)
+    floor: list[Result] = []
     with (
         tempfile.TemporaryDirectory(prefix="fanout-") as tmp,
-        raw_server() as raw,
-        project_server(Path(tmp), split=args.split, log=args.server_log) as project,
+        project_environment(Path(tmp)) as (env, created),
     ):
-        results = asyncio.run(
-            run_all([raw, project], args.members, args.deliveries, args.paced_seconds)
-        )
+        with (
+            raw_server() as raw,
+            project_server(env, created, split=args.split, log=args.server_log) as project,
+        ):
+            results = asyncio.run(
+                run_all([raw, project], args.members, args.deliveries, args.paced_seconds)
+            )
+        if args.floor:
+            with floor_servers(env) as targets:
+                floor = asyncio.run(run_idle(targets, args.members))
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
     print(f"machine: {machine}, Python {platform.python_version()}")
     print(table(results))
+    if floor:
+        print()
+        print(idle_table(results + floor))
     plot(results, args.plot)
     print(f"plot: {args.plot}")
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+        args.json.write_text(json.dumps([asdict(r) for r in results + floor], indent=2))
 
 
 if __name__ == "__main__":

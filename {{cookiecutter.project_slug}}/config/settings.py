@@ -159,6 +159,12 @@ if not 0 < 2 * PRESENCE_REFRESH_INTERVAL <= PRESENCE_CUTOFF:
 
 CHAT_HISTORY_LENGTH = env.int("CHAT_HISTORY_LENGTH", default=50)
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=4000)
+# Characters of a client frame, checked before it is parsed (longer ones get an error
+# frame): room for the longest message written entirely in JSON escapes (12 characters for
+# a character outside the BMP), and for the frame's other keys.
+WEBSOCKET_FRAME_MAX_LENGTH = env.int(
+    "WEBSOCKET_FRAME_MAX_LENGTH", default=12 * CHAT_MESSAGE_MAX_LENGTH + 1024
+)
 
 # How sockets authenticate: "session" (login cookie) or "jwt" (access tokens).
 SOCKET_AUTH = "{{ cookiecutter.auth }}"

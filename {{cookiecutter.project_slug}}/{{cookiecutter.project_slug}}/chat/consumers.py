@@ -9,7 +9,7 @@ from django.conf import settings
 from ..core.batching import Batcher
 from ..core.consumers import BaseConsumer
 from ..core.db import database_sync_to_async
-from ..core.protocol import CloseCode, FrameError
+from ..core.protocol import CloseCode
 from . import protocol, selectors, services
 from .models import Room
 
@@ -80,11 +80,7 @@ class ChatConsumer(BaseConsumer):
         await self.start_extensions()
 
     async def frame_received(self, data: dict[str, Any]) -> None:
-        try:
-            body = protocol.message_body_parse(data, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
-        except FrameError as exc:
-            await self.send_error(exc.code, exc.detail)
-            return
+        body = protocol.message_body_parse(data, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
         frame = await database_sync_to_async(self._store)(body)
         # The frame is encoded once here; every member's handler sends the same text.
         await self.channel_layer.group_send(

@@ -188,15 +188,22 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Handles one client frame; whatever it holds, the socket stays open.
+
+        A frame that fails in a way no check foresaw (a bug, a database error) is logged
+        and answered with an ``internal_error`` frame, never with the server's 1011.
+        """
         try:
-            data = frame_parse(text_data)
+            data = frame_parse(text_data, max_length=settings.WEBSOCKET_FRAME_MAX_LENGTH)
+            if data.get("type") == "auth":
+                await self.auth_frame_received(data)
+            else:
+                await self.frame_received(data)
         except FrameError as exc:
             await self.send_error(exc.code, exc.detail)
-            return
-        if data.get("type") == "auth":
-            await self.auth_frame_received(data)
-        else:
-            await self.frame_received(data)
+        except Exception:
+            logger.exception("frame on %s failed", self.scope["path"])
+            await self.send_error("internal_error", "the frame could not be handled; retry")
 
     async def frame_received(self, data: dict[str, Any]) -> None:
         await self.send_error("read_only", "this socket does not take frames")

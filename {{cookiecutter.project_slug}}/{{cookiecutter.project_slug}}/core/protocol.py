@@ -1,6 +1,7 @@
 """What every socket shares: close codes, error frames and parsing client frames."""
 
 import json
+import re
 from enum import IntEnum
 from typing import Any
 
@@ -31,17 +32,64 @@ class FrameError(ValueError):
         self.detail = detail
 
 
-def frame_parse(text: str | None) -> dict[str, Any]:
-    """Returns the JSON object a client sent, or raises FrameError saying what is wrong."""
+# Nesting a client frame may have: valid frames nest one or two levels. Checked before
+# parsing, so that "[" * 100000 never reaches the JSON parser's recursion.
+FRAME_MAX_DEPTH = 32
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def frame_parse(text: str | None, *, max_length: int) -> dict[str, Any]:
+    """Returns the JSON object a client sent, or raises FrameError saying what is wrong.
+
+    Frames longer than ``max_length`` characters or nested deeper than FRAME_MAX_DEPTH are
+    refused unparsed; so are strings that no database or UTF-8 encoder takes (NUL, lone
+    surrogates written as JSON escapes), wherever they are in the frame.
+    """
     if text is None:
         raise FrameError("binary_not_supported", "send text frames holding JSON")
+    if len(text) > max_length:
+        raise FrameError("frame_too_long", f"the frame is longer than {max_length} characters")
+    if text.count("[") + text.count("{") > FRAME_MAX_DEPTH and _depth(text) > FRAME_MAX_DEPTH:
+        raise FrameError("frame_too_deep", f"the frame nests deeper than {FRAME_MAX_DEPTH} levels")
     try:
         data: Any = json.loads(text)
     except ValueError:
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise FrameError("invalid_frame", "the frame must be a JSON object")
+    _storable(data)
     return data
+
+
+def _depth(text: str) -> int:
+    """How deep the brackets of ``text`` nest outside its strings (a frame not yet parsed)."""
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_STRING.sub("", text)):
+        if bracket.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _storable(value: Any) -> None:
+    """Raises FrameError for a string in ``value`` that cannot be stored or sent back."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise FrameError("invalid_text", "the frame holds a NUL character")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise FrameError("invalid_text", "the frame holds a lone surrogate") from None
 
 
 def error_frame(code: str, detail: str) -> str:
