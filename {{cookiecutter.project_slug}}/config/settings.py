@@ -158,6 +158,9 @@ if not 0 < 2 * PRESENCE_REFRESH_INTERVAL <= PRESENCE_CUTOFF:
 {%- endif %}
 
 CHAT_HISTORY_LENGTH = env.int("CHAT_HISTORY_LENGTH", default=50)
+# Messages a reconnecting client may have missed and still get all of (it says the last id
+# it saw); past it, it is told so and gets the latest history.
+CHAT_RECOVERY_LIMIT = env.int("CHAT_RECOVERY_LIMIT", default=1000)
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=4000)
 # Characters of a client frame, checked before it is parsed (longer ones get an error
 # frame): room for the longest message written entirely in JSON escapes (12 characters for

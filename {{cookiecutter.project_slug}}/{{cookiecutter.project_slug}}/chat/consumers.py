@@ -2,52 +2,116 @@
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.conf import settings
 
 from ..core.batching import Batcher
 from ..core.consumers import BaseConsumer
 from ..core.db import database_sync_to_async
-from ..core.protocol import CloseCode
+from ..core.protocol import CloseCode, FrameError
 from . import protocol, selectors, services
-from .models import Room
+from .models import Message, Room
 
 logger = logging.getLogger(__name__)
 
-Admission = tuple[Room, list[str]]
+
+@dataclass(frozen=True)
+class Admission:
+    """What a socket admitted to a room is sent first, and up to which message id."""
+
+    room: Room
+    # Encoded messages, oldest first: the latest history, or what a resuming client missed.
+    frames: list[str]
+    # The room's latest message id when they were read: later ones arrive live.
+    upto: int
+    # None for a client that did not say what it saw; else whether ``frames`` are exactly
+    # the messages it missed (False: the gap was too wide, ``frames`` are the history).
+    recovered: bool | None
 
 
-def _admit_many(requests: dict[tuple[str, int], Any]) -> dict[tuple[str, int], Admission | None]:
-    """Rooms, permissions and history for the handshakes of one batch (database thread).
+AdmissionKey = tuple[str, int, int | None]  # room name, user id, last id seen
 
-    Finds or creates every room once, checks each user, and reads each room's history
+
+class _Replays:
+    """The frames of one room for the sockets of one batch, each message encoded once."""
+
+    def __init__(self, room: Room, last_ids: set[int]) -> None:
+        self.room = room
+        self.encoded: dict[int, str] = {}
+        self._history: list[str] | None = None
+        # One read covers every resuming socket of the batch: from the oldest id any of
+        # them saw (within the recovery limit) to the room's latest.
+        self.oldest = min((i for i in last_ids if self.recoverable(i)), default=None)
+        self._since: list[Message] = []
+        if self.oldest is not None:
+            self._since = selectors.message_list_between(
+                room=room, after=self.oldest, upto=room.last_seq
+            )
+
+    def recoverable(self, last_id: int) -> bool:
+        return 0 <= self.room.last_seq - last_id <= settings.CHAT_RECOVERY_LIMIT
+
+    def frame(self, message: Message) -> str:
+        if message.seq not in self.encoded:
+            self.encoded[message.seq] = protocol.message_frame(message, room_name=self.room.name)
+        return self.encoded[message.seq]
+
+    def history(self) -> list[str]:
+        if self._history is None:
+            messages = selectors.message_list_recent(
+                room=self.room, limit=settings.CHAT_HISTORY_LENGTH, upto=self.room.last_seq
+            )
+            self._history = [self.frame(m) for m in messages]
+        return self._history
+
+    def admission(self, last_id: int | None) -> Admission:
+        upto = self.room.last_seq
+        if last_id is None:
+            return Admission(self.room, self.history(), upto, None)
+        if not self.recoverable(last_id):
+            return Admission(self.room, self.history(), upto, False)
+        missed = [self.frame(m) for m in self._since if m.seq > last_id]
+        return Admission(self.room, missed, upto, True)
+
+
+def _admit_many(requests: dict[AdmissionKey, Any]) -> dict[AdmissionKey, Admission | None]:
+    """Rooms, permissions and first frames for the handshakes of one batch (database thread).
+
+    Finds or creates every room once, checks each user, and reads each room's messages
     once for all of its sockets: a burst of reconnects to one room costs a few queries.
+    Messages are read up to the room's latest id as read here, after every socket of the
+    batch joined the room's group: later messages reach them live.
     """
-    rooms = services.rooms_get_or_create(names={name for name, _ in requests})
-    histories: dict[str, list[str]] = {}
-    admitted: dict[tuple[str, int], Admission | None] = {}
-    for (name, user_pk), user in requests.items():
-        room = rooms[name]
-        if not services.room_join_allowed(room=room, user=user):
-            admitted[(name, user_pk)] = None
-            continue
-        if name not in histories:
-            messages = selectors.message_list_recent(room=room, limit=settings.CHAT_HISTORY_LENGTH)
-            histories[name] = [protocol.message_frame(m, room_name=name) for m in messages]
-        admitted[(name, user_pk)] = (room, histories[name])
+    rooms = services.rooms_get_or_create(names={name for name, _, _ in requests})
+    last_ids: dict[str, set[int]] = {}
+    for name, _, last_id in requests:
+        if last_id is not None:
+            last_ids.setdefault(name, set()).add(last_id)
+    replays = {name: _Replays(room, last_ids.get(name, set())) for name, room in rooms.items()}
+    admitted: dict[AdmissionKey, Admission | None] = {}
+    for key, user in requests.items():
+        name, _, last_id = key
+        if services.room_join_allowed(room=rooms[name], user=user):
+            admitted[key] = replays[name].admission(last_id)
+        else:
+            admitted[key] = None
     return admitted
 
 
-admissions: Batcher[tuple[str, int], Admission | None] = Batcher(_admit_many)
+admissions: Batcher[AdmissionKey, Admission | None] = Batcher(_admit_many)
 
 
 class ChatConsumer(BaseConsumer):
-    """Joins a room, replays its recent history and broadcasts what members send."""
+    """Joins a room, replays its history (or what a client missed) and broadcasts posts."""
 
     database_free_events = BaseConsumer.database_free_events | {"chat.message"}
 
     room_group: str | None = None
+    # Messages up to this id were sent as history or recovery: live copies are dropped.
+    replayed_up_to = 0
 
     async def connect(self) -> None:
         if not await self.authenticate():
@@ -59,44 +123,92 @@ class ChatConsumer(BaseConsumer):
         except services.InvalidRoomName as exc:
             await self.refuse(CloseCode.INVALID_ROOM, str(exc))
             return
-        # Join before reading history: a message sent in between arrives twice at worst
-        # (clients de-duplicate by id), never not at all. Live frames wait until the
-        # history is out, then go straight from the channel layer to the socket.
+        last_id, refused = self._last_id_asked()
+        # Join before reading the messages, so that none falls between the two; live frames
+        # wait until those are out, then go straight from the channel layer to the socket,
+        # without the ones already sent.
         self.room_group = services.room_group_name(name=self.room_name)
         self.writer.hold()
         self.deliver_directly({"chat.message": self.push_chat_message})
         await asyncio.gather(self.join_group(self.room_group), self.join_auth_groups())
         user = self.scope["user"]
-        admitted = await admissions.load((self.room_name, user.pk), user)
+        admitted = await admissions.load((self.room_name, user.pk, last_id), user)
         if admitted is None:
             self.writer.drop_pushes()
             await self.refuse(CloseCode.FORBIDDEN, "this room is private")
             return
-        self.room, history = admitted
+        self.room = admitted.room
         await self.accept()
-        for frame in history:
-            await self.send(text_data=frame)
-        self.writer.release()
+        if refused is not None:
+            await self.send_error(refused.code, refused.detail)
+        await self._replay(admitted)
         await self.start_extensions()
 
-    async def frame_received(self, data: dict[str, Any]) -> None:
-        body = protocol.message_body_parse(data, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
-        frame = await database_sync_to_async(self._store)(body)
-        # The frame is encoded once here; every member's handler sends the same text.
-        await self.channel_layer.group_send(
-            self.room_group, {"type": "chat.message", "text": frame}
+    def _last_id_asked(self) -> tuple[int | None, FrameError | None]:
+        """The ``last_id`` of the socket's URL, if any, or why it cannot be used."""
+        query = parse_qs(
+            self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
         )
+        if "last_id" not in query:
+            return None, None
+        try:
+            return protocol.last_id_parse(query["last_id"][-1]), None
+        except FrameError as exc:
+            return None, exc
 
-    def _store(self, body: str) -> str:
-        message = services.message_create(room=self.room, author=self.scope["user"], body=body)
-        return protocol.message_frame(message, room_name=self.room_name)
+    async def _replay(self, admitted: Admission) -> None:
+        """Sends an admission's frames, then the live frames held back meanwhile."""
+        if admitted.recovered is not None:
+            count = len(admitted.frames)
+            await self.send(
+                text_data=protocol.recovery_frame(recovered=admitted.recovered, count=count)
+            )
+        for frame in admitted.frames:
+            await self.send(text_data=frame)
+        self.replayed_up_to = max(self.replayed_up_to, admitted.upto)
+        self.writer.release(sent_up_to=self.replayed_up_to)
+
+    async def frame_received(self, data: dict[str, Any]) -> None:
+        if data.get("type") == "resume":
+            await self._resume(protocol.last_id_parse(data.get("last_id")))
+            return
+        body = protocol.message_body_parse(data, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+        ref = protocol.post_ref_parse(data)
+        frame, message_id, created = await database_sync_to_async(self._store)(body, ref)
+        if created:
+            # The frame is encoded once here; every member's handler sends the same text.
+            await self.channel_layer.group_send(
+                self.room_group, {"type": "chat.message", "text": frame, "id": message_id}
+            )
+        if ref:
+            await self.send(text_data=protocol.ack_frame(ref=ref, message_id=message_id))
+
+    async def _resume(self, last_id: int) -> None:
+        """``{"type": "resume", "last_id": N}``: the messages after N, then live ones."""
+        self.writer.hold()
+        user = self.scope["user"]
+        key = (self.room_name, user.pk, last_id)
+        admitted = (await database_sync_to_async(_admit_many)({key: user}))[key]
+        if admitted is None:
+            self.writer.drop_pushes()
+            await self.close(code=CloseCode.FORBIDDEN, reason="this room is private")
+            return
+        await self._replay(admitted)
+
+    def _store(self, body: str, ref: str) -> tuple[str, int, bool]:
+        message, created = services.message_create(
+            room=self.room, author=self.scope["user"], body=body, ref=ref
+        )
+        return protocol.message_frame(message, room_name=self.room_name), message.seq, created
 
     def push_chat_message(self, event: dict[str, Any]) -> None:
-        text = event.get("text")
-        if isinstance(text, str):
-            self.writer.push({"type": "websocket.send", "text": text})
-        else:
+        text, message_id = event.get("text"), event.get("id")
+        if not isinstance(text, str):
             logger.warning("chat.message without text ignored")
+            return
+        if isinstance(message_id, int) and message_id <= self.replayed_up_to:
+            return  # sent already, in the history or a recovery
+        self.writer.push({"type": "websocket.send", "text": text}, seq=message_id)
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         """The same, for channel layers without direct delivery."""

@@ -27,11 +27,19 @@ class Message(models.Model):
     )
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # The client's own reference for the post, if it gave one: a post retried with the
+    # same ref (after a reconnect) is stored once.
+    ref = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["room", "seq"]
         constraints = [
-            models.UniqueConstraint(fields=["room", "seq"], name="chat_message_room_seq_unique")
+            models.UniqueConstraint(fields=["room", "seq"], name="chat_message_room_seq_unique"),
+            models.UniqueConstraint(
+                fields=["room", "author", "ref"],
+                condition=~models.Q(ref=""),
+                name="chat_message_room_author_ref_unique",
+            ),
         ]
 
     def __str__(self) -> str:

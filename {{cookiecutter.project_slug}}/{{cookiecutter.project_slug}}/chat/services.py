@@ -5,7 +5,7 @@ import re
 import unicodedata
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from .models import Message, Room
@@ -64,11 +64,28 @@ def room_join_allowed(*, room: Room, user: AbstractBaseUser) -> bool:
     return not room.is_private or room.members.filter(pk=user.pk).exists()
 
 
-def message_create(*, room: Room, author: AbstractBaseUser, body: str) -> Message:
-    """Stores a message under the room's next sequence number."""
-    with transaction.atomic():
-        # The UPDATE locks the room's row until commit: concurrent writers queue, so
-        # sequence numbers never repeat or skip.
-        Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1)
-        seq = Room.objects.values_list("last_seq", flat=True).get(pk=room.pk)
-        return Message.objects.create(room=room, seq=seq, author=author, body=body)
+def message_create(
+    *, room: Room, author: AbstractBaseUser, body: str, ref: str = ""
+) -> tuple[Message, bool]:
+    """Stores a message under the room's next sequence number; returns it and whether it is new.
+
+    A message of ``author`` in ``room`` with the same non-empty ``ref`` is a retry of one
+    already stored: that one is returned, and nothing is stored.
+    """
+    if ref:
+        stored = Message.objects.filter(room=room, author=author, ref=ref).first()
+        if stored is not None:
+            return stored, False
+    try:
+        with transaction.atomic():
+            # The UPDATE locks the room's row until commit: concurrent writers queue, so
+            # sequence numbers never repeat or skip.
+            Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1)
+            seq = Room.objects.values_list("last_seq", flat=True).get(pk=room.pk)
+            message = Message.objects.create(room=room, seq=seq, author=author, body=body, ref=ref)
+    except IntegrityError:
+        if not ref:
+            raise
+        # The same retry, stored by another socket a moment ago.
+        return Message.objects.get(room=room, author=author, ref=ref), False
+    return message, True

@@ -50,7 +50,8 @@ class SocketWriter:
     ``send`` is the consumer's own: it waits its turn behind the backlog.
 
     ``hold`` keeps pushed frames back (a socket that joined its group but has not sent
-    its history yet); ``release`` sends them after what the consumer sent meanwhile.
+    its history yet); ``release`` sends them after what the consumer sent meanwhile,
+    except those numbered no later than what it sent.
     """
 
     __slots__ = ("_backlog", "_flusher", "_held", "_send", "failed", "limit", "on_overflow")
@@ -63,18 +64,21 @@ class SocketWriter:
         # deque costs an idle socket 0.7 KiB).
         self._backlog: collections.deque[tuple[Message, asyncio.Future | None]] | None = None
         self._flusher: asyncio.Task | None = None
-        self._held: list[Message] | None = None
+        self._held: list[tuple[Message, int | None]] | None = None
         self.failed = False
 
-    def push(self, message: Message) -> None:
-        """Sends ``message`` without waiting; drops it if the socket is gone or too slow."""
+    def push(self, message: Message, seq: int | None = None) -> None:
+        """Sends ``message`` without waiting; drops it if the socket is gone or too slow.
+
+        ``seq``: the number of the message it carries, for ``release``.
+        """
         if self.failed:
             return
         if self._held is not None:
             if len(self._held) >= self.limit:
                 self._overflow()
             else:
-                self._held.append(message)
+                self._held.append((message, seq))
             return
         if self._flusher is not None:
             backlog = self._waiting()
@@ -126,11 +130,12 @@ class SocketWriter:
         if self._held is None:
             self._held = []
 
-    def release(self) -> None:
-        """Pushes the frames held back, in order."""
+    def release(self, sent_up_to: int | None = None) -> None:
+        """Pushes the frames held back, in order, but those numbered ``sent_up_to`` or less."""
         held, self._held = self._held, None
-        for message in held or ():
-            self.push(message)
+        for message, seq in held or ():
+            if seq is None or sent_up_to is None or seq > sent_up_to:
+                self.push(message)
 
     def drop_pushes(self) -> None:
         """Drops the frames held back and every later push (a refused socket)."""

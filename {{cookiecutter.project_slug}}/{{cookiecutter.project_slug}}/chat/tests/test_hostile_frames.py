@@ -119,21 +119,33 @@ rooms = itertools.count()
 )
 @given(sent=st.lists(frames, min_size=1, max_size=4))
 async def test_no_frame_ends_a_socket_or_stops_its_room(logins, sent):
-    """Each frame gets one answer (its message or an error frame), never a close, and
-    the room still delivers a member's next message to the others."""
+    """Each frame gets its answers (an error frame; or for a post its message, and its
+    ack when it has a ref), never a close, and the room still delivers a member's next
+    message to the others."""
     path = f"/ws/chat/hostile-{next(rooms)}/"
     sender, member = (communicator(path, login=credentials) for credentials in logins)
     for client in (sender, member):
         assert (await client.connect(timeout=10))[0]
+    refs: set[str] = set()
     for text in sent:
         # As the server hands it over (the communicator's send_to refuses empty text).
         await sender.send_input({"type": "websocket.receive", "text": text})
-        answer = await sender.receive_json_from(timeout=10)
-        assert answer["type"] in ("error", "chat.message"), answer
-        if answer["type"] == "error":
-            assert answer["code"] != "internal_error", answer
-        else:
-            assert (await member.receive_json_from(timeout=10)) == answer
+        first = await sender.receive_json_from(timeout=10)
+        if first["type"] == "error":
+            assert first["code"] != "internal_error", first
+            continue
+        ref = json.loads(text).get("ref") or ""  # a post was taken: its frame is sound
+        expected = {"chat.ack"} if ref else set()
+        if not ref or ref not in refs:  # not a retry: stored and sent to the room
+            expected.add("chat.message")
+        refs.add(ref)
+        answers = [first] + [
+            await sender.receive_json_from(timeout=10) for _ in range(len(expected) - 1)
+        ]
+        assert {a["type"] for a in answers} == expected, answers
+        message = [a for a in answers if a["type"] == "chat.message"]
+        if message:
+            assert (await member.receive_json_from(timeout=10)) == message[0]
     await sender.send_to(text_data=json.dumps({"message": "still here"}))
     for client in (sender, member):
         assert (await client.receive_json_from(timeout=10))["message"] == "still here"

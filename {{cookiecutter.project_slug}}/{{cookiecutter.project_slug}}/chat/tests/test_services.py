@@ -51,7 +51,7 @@ def test_sequence_numbers_increase_by_one_per_room(django_user_model):
     one = services.room_get_or_create(name="one")
     two = services.room_get_or_create(name="two")
     seqs = [
-        services.message_create(room=room, author=author, body="hi").seq
+        services.message_create(room=room, author=author, body="hi")[0].seq
         for room in (one, one, two, one, two)
     ]
     assert seqs == [1, 2, 1, 3, 2]

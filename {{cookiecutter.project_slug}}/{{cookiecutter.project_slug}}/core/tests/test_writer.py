@@ -95,6 +95,19 @@ async def test_held_frames_go_out_after_what_the_consumer_sent_meanwhile():
     assert socket.written == ["websocket.accept", "history", "live 1", "live 2", "live 3"]
 
 
+async def test_held_frames_already_sent_are_dropped_on_release():
+    """release(sent_up_to): numbered frames the history already held are not sent again."""
+    socket = Socket()
+    writer, _ = writer_for(socket, limit=5)
+    writer.hold()
+    for seq in (3, 4, 5):
+        writer.push(frame(f"live {seq}"), seq=seq)
+    writer.push(frame("unnumbered"))
+    await writer.send(frame("history up to 4"))
+    writer.release(sent_up_to=4)
+    assert socket.written == ["history up to 4", "live 5", "unnumbered"]
+
+
 async def test_a_refused_socket_gets_no_pushed_frames():
     socket = Socket()
     writer, _ = writer_for(socket)
