@@ -39,9 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.auth import USERS_SCRIPT, Login, live_logins
 from tests.processes import (
     PROJECT_DIR,
+    await_server,
     free_port,
     free_ports,
     production_settings,
+    spawn_server,
     start_redis,
     start_server,
     wait_for_port,
@@ -377,11 +379,14 @@ def project_server(
 def floor_servers(env: dict[str, str]):
     """bin/serve serving each application of benchmarks/floor.py, in ``env``."""
     ports = free_ports(len(FLOOR_APPS))
+    # Started together: each spends a second or two importing Django.
     servers = [
-        start_server({**env, "ASGI_APP": f"benchmarks.floor:{app}"}, port, subprocess.DEVNULL)
+        spawn_server({**env, "ASGI_APP": f"benchmarks.floor:{app}"}, port, subprocess.DEVNULL)
         for app, port in zip(FLOOR_APPS, ports, strict=True)
     ]
     try:
+        for server, port in zip(servers, ports, strict=True):
+            await_server(server, port)
         yield [
             Target(f"{SERVER_NAME}, {label}", port, server.pid)
             for label, port, server in zip(FLOOR_APPS.values(), ports, servers, strict=True)

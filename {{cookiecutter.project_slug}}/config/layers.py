@@ -43,12 +43,15 @@ def _host(url: str, max_connections: int) -> dict[str, Any]:
         # redis-py's own defaults are 5 s and a pool of 100, which turns a burst of
         # handshakes into errors; every timeout here is set on purpose.
         "socket_timeout": 10,
-        "socket_connect_timeout": 5,
+        "socket_connect_timeout": 3,
         "socket_keepalive": True,
         # The subscription connection pings Redis when it has been quiet this long, so
         # a dead connection is found and replaced.
         "health_check_interval": 15,
+        # Connections per process and client (the layer's, presence's): a burst past them
+        # (a thousand sockets leaving at once) waits its turn for up to 5 s.
         "max_connections": max_connections,
+        "pool_timeout": 5,
         # A command retries a lost connection twice within about a second, then fails:
         # redis-py's default retries keep a handshake waiting for seconds while Redis is
         # away, and the subscription reader retries on its own, with backoff.

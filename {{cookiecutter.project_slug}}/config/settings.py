@@ -127,7 +127,7 @@ REDIS_URL = REDIS_URLS[0] if REDIS_URLS else ""
 WEBSOCKET_MAX_AGE = env.int("WEBSOCKET_MAX_AGE", default=86400)
 CHANNEL_LAYERS = channel_layers(
     ",".join(REDIS_URLS),
-    max_connections=env.int("REDIS_MAX_CONNECTIONS", default=1000),
+    max_connections=env.int("REDIS_MAX_CONNECTIONS", default=100),
     group_expiry=WEBSOCKET_MAX_AGE,
 )
 # Frames a socket may fall behind its rooms (while its write buffer is full) before it is
@@ -169,8 +169,11 @@ WEBSOCKET_FRAME_MAX_LENGTH = env.int(
     "WEBSOCKET_FRAME_MAX_LENGTH", default=12 * CHAT_MESSAGE_MAX_LENGTH + 1024
 )
 
-# How sockets authenticate: "session" (login cookie) or "jwt" (access tokens).
+# How sockets authenticate: "session" (login cookie) or "jwt" (access tokens), and the
+# accounts app's mixin that does it for every consumer (core/consumers.py imports it from
+# here, so that core depends on no feature app).
 SOCKET_AUTH = "{{ cookiecutter.auth }}"
+SOCKET_AUTH_MIXIN = "{{ cookiecutter.project_slug }}.accounts.socket_auth.SocketAuthMixin"
 {%- if cookiecutter.auth == "jwt" %}
 
 # Access tokens (PyJWT, HMAC). The signing key is its own secret, not SECRET_KEY.

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import pytest
 import redis
+import websockets
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -224,6 +225,38 @@ def redis_layer(settings, redis_url: str) -> str:
     settings.REDIS_URL = redis_url
     settings.CHANNEL_LAYERS = channel_layers(redis_url)
     return redis_url
+
+
+@pytest.fixture
+def alice(make_user) -> Login:
+    """The credentials of a new user "alice" (tests that need the user too override it)."""
+    return login(make_user("alice"))
+
+
+@pytest.fixture
+def bob(make_user) -> Login:
+    return login(make_user("bob"))
+
+
+def live_connect(port: int, path: str, login: Login, **kwargs: Any):
+    """Connects to a live server as a browser page of the site would, with ``login``."""
+    return websockets.connect(
+        f"ws://127.0.0.1:{port}{path}",
+        origin=f"http://127.0.0.1:{port}",
+        additional_headers=login.headers,
+        subprotocols=login.subprotocols or None,
+        open_timeout=30,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def redis_away(settings) -> str:
+    """Points the channel layer at a Redis that is not there (a port nothing listens on)."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    settings.REDIS_URL = url
+    settings.CHANNEL_LAYERS = channel_layers(url)
+    return url
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -10,7 +10,6 @@ import uuid
 import pytest
 import websockets
 
-from tests.auth import Login
 from tests.fixtures import (
     PROJECT_DIR,
     IdleSocket,
@@ -19,6 +18,9 @@ from tests.fixtures import (
     start_server,
     stop_server,
     wait_until,
+)
+from tests.fixtures import (
+    live_connect as connect,
 )
 
 pytestmark = pytest.mark.live
@@ -30,18 +32,6 @@ REDIS_IDLE_SECONDS = 6.5
 # kernel's buffers on loopback (up to 4 MiB sent, a few KiB received here) and the backlog
 # (WEBSOCKET_SEND_BACKLOG, 50 in these servers) hold.
 SLOW_READER_MESSAGES = 600
-
-
-def connect(port: int, path: str, login: Login, **kwargs):
-    """Connects as a browser page of the site would, with the login's credentials."""
-    return websockets.connect(
-        f"ws://127.0.0.1:{port}{path}",
-        origin=f"http://127.0.0.1:{port}",
-        additional_headers=login.headers,
-        subprotocols=login.subprotocols or None,
-        open_timeout=30,
-        **kwargs,
-    )
 
 
 def close_code(error: websockets.ConnectionClosed) -> int | None:

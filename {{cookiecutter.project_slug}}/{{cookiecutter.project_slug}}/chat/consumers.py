@@ -23,8 +23,9 @@ class Admission:
     """What a socket admitted to a room is sent first, and up to which message id."""
 
     room: Room
-    # Encoded messages, oldest first: the latest history, or what a resuming client missed.
-    frames: list[str]
+    # Ids and encoded messages, oldest first: the latest history, or what a resuming client
+    # missed.
+    frames: list[tuple[int, str]]
     # The room's latest message id when they were read: later ones arrive live.
     upto: int
     # None for a client that did not say what it saw; else whether ``frames`` are exactly
@@ -41,7 +42,7 @@ class _Replays:
     def __init__(self, room: Room, last_ids: set[int]) -> None:
         self.room = room
         self.encoded: dict[int, str] = {}
-        self._history: list[str] | None = None
+        self._history: list[tuple[int, str]] | None = None
         # One read covers every resuming socket of the batch: from the oldest id any of
         # them saw (within the recovery limit) to the room's latest.
         self.oldest = min((i for i in last_ids if self.recoverable(i)), default=None)
@@ -54,12 +55,12 @@ class _Replays:
     def recoverable(self, last_id: int) -> bool:
         return 0 <= self.room.last_seq - last_id <= settings.CHAT_RECOVERY_LIMIT
 
-    def frame(self, message: Message) -> str:
+    def frame(self, message: Message) -> tuple[int, str]:
         if message.seq not in self.encoded:
             self.encoded[message.seq] = protocol.message_frame(message, room_name=self.room.name)
-        return self.encoded[message.seq]
+        return message.seq, self.encoded[message.seq]
 
-    def history(self) -> list[str]:
+    def history(self) -> list[tuple[int, str]]:
         if self._history is None:
             messages = selectors.message_list_recent(
                 room=self.room, limit=settings.CHAT_HISTORY_LENGTH, upto=self.room.last_seq
@@ -104,14 +105,52 @@ def _admit_many(requests: dict[AdmissionKey, Any]) -> dict[AdmissionKey, Admissi
 admissions: Batcher[AdmissionKey, Admission | None] = Batcher(_admit_many)
 
 
+class SentIds:
+    """The message ids a socket was sent: every id up to ``upto``, and a few beyond it."""
+
+    __slots__ = ("beyond", "upto")
+
+    def __init__(self) -> None:
+        self.upto = 0
+        # Ids sent out of order (publishes of two processes crossing): rarely any.
+        self.beyond: set[int] | None = None
+
+    def __contains__(self, message_id: int) -> bool:
+        return message_id <= self.upto or bool(self.beyond and message_id in self.beyond)
+
+    def add(self, message_id: int) -> None:
+        if message_id in self:
+            return
+        if self.beyond is None:
+            self.beyond = set()
+        self.beyond.add(message_id)
+        self._advance()
+
+    def sent_up_to(self, upto: int) -> None:
+        """Every id up to ``upto`` was sent (a history or a recovery)."""
+        self.upto = max(self.upto, upto)
+        self._advance()
+
+    def _advance(self) -> None:
+        if self.beyond:
+            self.beyond = {i for i in self.beyond if i > self.upto}
+            while self.upto + 1 in self.beyond:
+                self.upto += 1
+                self.beyond.discard(self.upto)
+        if not self.beyond:
+            self.beyond = None
+
+
 class ChatConsumer(BaseConsumer):
     """Joins a room, replays its history (or what a client missed) and broadcasts posts."""
 
     database_free_events = BaseConsumer.database_free_events | {"chat.message"}
 
     room_group: str | None = None
-    # Messages up to this id were sent as history or recovery: live copies are dropped.
-    replayed_up_to = 0
+    room: Room | None = None
+    # Whether the client speaks the recovery protocol (it sent a last id): it then gets a
+    # chat.recovery frame before every replay.
+    resuming_client = False
 
     async def connect(self) -> None:
         if not await self.authenticate():
@@ -124,6 +163,8 @@ class ChatConsumer(BaseConsumer):
             await self.refuse(CloseCode.INVALID_ROOM, str(exc))
             return
         last_id, refused = self._last_id_asked()
+        self.resuming_client = last_id is not None
+        self.sent = SentIds()
         # Join before reading the messages, so that none falls between the two; live frames
         # wait until those are out, then go straight from the channel layer to the socket,
         # without the ones already sent.
@@ -156,17 +197,23 @@ class ChatConsumer(BaseConsumer):
         except FrameError as exc:
             return None, exc
 
-    async def _replay(self, admitted: Admission) -> None:
-        """Sends an admission's frames, then the live frames held back meanwhile."""
-        if admitted.recovered is not None:
-            count = len(admitted.frames)
+    async def _replay(self, admitted: Admission, *, unsent_only: bool = False) -> None:
+        """Sends an admission's frames, then the live frames held back meanwhile.
+
+        ``unsent_only``: without the ids this socket was sent already (a catch-up).
+        """
+        frames = admitted.frames
+        if unsent_only and admitted.recovered:
+            frames = [(i, frame) for i, frame in frames if i not in self.sent]
+        if self.resuming_client and admitted.recovered is not None:
             await self.send(
-                text_data=protocol.recovery_frame(recovered=admitted.recovered, count=count)
+                text_data=protocol.recovery_frame(recovered=admitted.recovered, count=len(frames))
             )
-        for frame in admitted.frames:
+        for _, frame in frames:
             await self.send(text_data=frame)
-        self.replayed_up_to = max(self.replayed_up_to, admitted.upto)
-        self.writer.release(sent_up_to=self.replayed_up_to)
+        self.sent.sent_up_to(admitted.upto)
+        for message_id in self.writer.release(sent_up_to=admitted.upto):
+            self.sent.add(message_id)
 
     async def frame_received(self, data: dict[str, Any]) -> None:
         if data.get("type") == "resume":
@@ -177,15 +224,30 @@ class ChatConsumer(BaseConsumer):
         frame, message_id, created = await database_sync_to_async(self._store)(body, ref)
         if created:
             # The frame is encoded once here; every member's handler sends the same text.
-            await self.channel_layer.group_send(
-                self.room_group, {"type": "chat.message", "text": frame, "id": message_id}
-            )
+            event = {"type": "chat.message", "text": frame, "id": message_id}
+            try:
+                await self.channel_layer.group_send(self.room_group, event)
+            except Exception as exc:
+                # Stored: the room's sockets catch up when their subscription is back.
+                logger.warning(
+                    "chat: message %s of %s not published: %r", message_id, self.room_name, exc
+                )
+                await self.send_error(
+                    "delayed",
+                    f"stored as message {message_id}; the room gets it when Redis is back",
+                )
         if ref:
             await self.send(text_data=protocol.ack_frame(ref=ref, message_id=message_id))
 
-    async def _resume(self, last_id: int) -> None:
-        """``{"type": "resume", "last_id": N}``: the messages after N, then live ones."""
+    async def _resume(self, last_id: int, *, catching_up: bool = False) -> None:
+        """The messages after ``last_id``, then live ones.
+
+        For a client's ``{"type": "resume", "last_id": N}``, or to catch up after the
+        room's subscription was lost (``catching_up``: only what the socket was not sent).
+        """
         self.writer.hold()
+        if not catching_up:
+            self.resuming_client = True
         user = self.scope["user"]
         key = (self.room_name, user.pk, last_id)
         admitted = (await database_sync_to_async(_admit_many)({key: user}))[key]
@@ -193,7 +255,12 @@ class ChatConsumer(BaseConsumer):
             self.writer.drop_pushes()
             await self.close(code=CloseCode.FORBIDDEN, reason="this room is private")
             return
-        await self._replay(admitted)
+        await self._replay(admitted, unsent_only=catching_up)
+
+    async def layer_resubscribed(self, event: dict[str, Any]) -> None:
+        """The room's subscription is back after a Redis outage: sends what was missed."""
+        if self.accepted and self.room is not None and event.get("group") == self.room_group:
+            await self._resume(self.sent.upto, catching_up=True)
 
     def _store(self, body: str, ref: str) -> tuple[str, int, bool]:
         message, created = services.message_create(
@@ -206,8 +273,11 @@ class ChatConsumer(BaseConsumer):
         if not isinstance(text, str):
             logger.warning("chat.message without text ignored")
             return
-        if isinstance(message_id, int) and message_id <= self.replayed_up_to:
-            return  # sent already, in the history or a recovery
+        if isinstance(message_id, int):
+            if message_id in self.sent:
+                return  # sent already, in the history or a recovery
+            if not self.writer.holding:  # held ones count once released
+                self.sent.add(message_id)
         self.writer.push({"type": "websocket.send", "text": text}, seq=message_id)
 
     async def chat_message(self, event: dict[str, Any]) -> None:

@@ -10,7 +10,10 @@ of a group see its messages in the order Redis received them.
 
 Messages are not stored: a process that is not subscribed when a message is published
 does not get it. ``group_add`` returns once Redis has confirmed the subscription, so a
-consumer that joins and then reads history misses nothing in between.
+consumer that joins and then reads history misses nothing in between. When a lost
+subscription is back (Redis restarted), every local member of each group gets a
+``{"type": "layer.resubscribed", "group": <group>}`` event once Redis confirmed that
+group again: what was published meanwhile did not reach it, and it may catch up.
 
 Hosts are listed as for channels-redis: a URL, or a dict with ``address`` (or
 ``sentinels``, ``master_name`` and ``sentinel_kwargs``) and redis-py connection options.
@@ -38,8 +41,9 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
 
-# Seconds a join waits for Redis to confirm its subscription.
-SUBSCRIBE_TIMEOUT = 5.0
+# Seconds a join waits for Redis to confirm its subscription: under the handshake timeout
+# (5 s), so that a handshake while Redis is away is refused with 4013 before it.
+SUBSCRIBE_TIMEOUT = 3.0
 # Seconds the reader waits for a message before it checks the connection's health.
 READ_TIMEOUT = 5.0
 
@@ -223,7 +227,13 @@ class Shard:
                     # dropped, never the reader that serves every group of this shard.
                     logger.exception("channel layer: unreadable message on %s dropped", channel)
             elif message["type"] == "subscribe":
-                self.settle(channel)
+                if channel in self.pending:
+                    self.settle(channel)
+                else:
+                    # Nobody here asked: redis-py subscribed again after it reconnected
+                    # (here, or inside a command's own retry), so the channel's members
+                    # may have missed what was published in between.
+                    self.loop_layer.resubscribed(channel)
 
     async def close(self) -> None:
         if self.reader is not None:
@@ -272,6 +282,15 @@ class LoopLayer:
             for channel, mailbox in list(members.items()):
                 # Handlers share the message; queued copies are the consumers' own.
                 self.deliver(channel, mailbox, message if mailbox.direct else dict(message))
+
+    def resubscribed(self, redis_channel: str) -> None:
+        """Tells the local members of a group that its lost subscription is back."""
+        prefix = self.group_channel("")
+        if not redis_channel.startswith(prefix):
+            return  # the inbox: sends to a channel are not replayed by anyone
+        event = {"type": "layer.resubscribed", "group": redis_channel.removeprefix(prefix)}
+        for channel, mailbox in list(self.groups.get(redis_channel, {}).items()):
+            self.deliver(channel, mailbox, dict(event))
 
     def deliver(self, channel: str, mailbox: Mailbox, message: dict[str, Any]) -> None:
         try:

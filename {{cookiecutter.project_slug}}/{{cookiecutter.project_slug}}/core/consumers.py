@@ -3,22 +3,42 @@
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils.module_loading import import_string
 
-from ..accounts.socket_auth import SocketAuthMixin
 from . import shutdown
 from .extensions import SocketExtension, extensions_for
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
 from .writer import SocketWriter
 
 logger = logging.getLogger(__name__)
+# How every socket authenticates, from the accounts app named in settings: core knows the
+# interface (authenticate, join_auth_groups, auth_frame_received, auth_events), not the app.
+SocketAuthMixin = import_string(settings.SOCKET_AUTH_MIXIN)
+# Seconds each step of a socket's clean-up may take (leaving presence, the groups).
+CLEAN_UP_TIMEOUT = 5.0
 # Tasks started by timers, kept until they end (the loop holds tasks only weakly).
 _running: set[asyncio.Task] = set()
+
+
+# The share of WEBSOCKET_MAX_AGE by which each socket's own maximum age may fall short.
+MAX_AGE_JITTER = 0.1
+
+
+def socket_max_age() -> float:
+    """A socket's maximum age: WEBSOCKET_MAX_AGE less up to MAX_AGE_JITTER of it.
+
+    Drawn per socket, so that the sockets of one deploy (or one reconnect storm) do not
+    all reach their age, and reconnect, in the same second.
+    """
+    return settings.WEBSOCKET_MAX_AGE * random.uniform(1 - MAX_AGE_JITTER, 1)  # noqa: S311
 
 
 class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
@@ -36,6 +56,7 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         "websocket.connect",
         "websocket.receive",
         "websocket.disconnect",
+        "layer.resubscribed",
     }
     accepted = False
     opened_at = 0.0
@@ -55,18 +76,35 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, self.writer.send)
         finally:
-            for timer in self.timers.values():
-                timer.cancel()
-            # However the consumer ended (disconnect() does not run after a crash), its
-            # channel and group memberships go with it.
-            if getattr(self, "channel_name", None):
-                await asyncio.shield(self.leave_everything())
+            # However the consumer ended (a close, a crash, the server cancelling it):
+            # disconnect() runs only after a close, this always does.
+            await asyncio.shield(self.clean_up())
+
+    async def clean_up(self) -> None:
+        """Stops the socket's timers and extensions and leaves its groups.
+
+        Every step runs whatever the others did, each bounded by CLEAN_UP_TIMEOUT: a
+        failing presence store or an unreachable Redis costs a log line, not the rest.
+        """
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
+        extensions, self.extensions = self.extensions, []
+        for extension in extensions:
+            await self._step(f"stopping {type(extension).__name__}", extension.stopped())
+        if getattr(self, "channel_name", None):
+            await self._step("leaving the groups", self.leave_everything())
+
+    async def _step(self, what: str, step: Awaitable[None]) -> None:
+        try:
+            await asyncio.wait_for(step, CLEAN_UP_TIMEOUT)
+        except Exception:
+            logger.warning("socket %s: %s failed", self.scope["path"], what, exc_info=True)
 
     async def leave_everything(self) -> None:
         forget = getattr(self.channel_layer, "forget", None)
         if forget is not None:
-            with contextlib.suppress(Exception):
-                await forget(self.channel_name)
+            await forget(self.channel_name)
             return
         for group in self.groups_joined:
             with contextlib.suppress(Exception):
@@ -122,7 +160,15 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         self.opened_at = asyncio.get_running_loop().time()
         deadline = min(self.handshake_timeout, settings.WEBSOCKET_MAX_AGE)
         self.later("deadline", deadline, self.handshake_expired)
-        await super().websocket_connect(message)
+        try:
+            await super().websocket_connect(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            # Redis or the database away, say: the client is told to come back later.
+            logger.warning("socket %s not admitted", self.scope["path"], exc_info=True)
+            if not self.accepted:
+                await self.refuse(CloseCode.TRY_AGAIN_LATER, "the server cannot take it now")
 
     async def handshake_expired(self) -> None:
         """Refuses the handshake if it was not answered in time."""
@@ -140,7 +186,7 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         await super().accept(subprotocol, headers)
         self.accepted = True
         age = asyncio.get_running_loop().time() - self.opened_at
-        self.later("deadline", max(0.0, settings.WEBSOCKET_MAX_AGE - age), self.max_age_reached)
+        self.later("deadline", max(0.0, socket_max_age() - age), self.max_age_reached)
         shutdown.watch()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -150,15 +196,23 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         self.extensions: list[SocketExtension] = []
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
+        kind = message.get("type")
         if kind in self.database_free_events:
             await getattr(self, get_handler_name(message))(message)
             return
-        for extension in self.extensions:
-            if kind in extension.events:
-                await extension.event(message)
+        # Anything else came through the channel layer, which anyone who reaches Redis
+        # can publish to: an event of an unknown type or shape is logged and ignored.
+        try:
+            for extension in self.extensions:
+                if kind in extension.events:
+                    await extension.event(message)
+                    return
+            if not isinstance(kind, str) or not hasattr(self, get_handler_name(message)):
+                logger.warning("socket %s: event %.40r ignored", self.scope["path"], kind)
                 return
-        await super().dispatch(message)
+            await super().dispatch(message)
+        except Exception:
+            logger.exception("socket %s: event %.40r failed; ignored", self.scope["path"], kind)
 
     async def join_group(self, group: str) -> None:
         """Joins a channel-layer group, remembered for leaving."""
@@ -180,12 +234,12 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         await self.accept()
         await self.close(code=code, reason=reason)
 
+    async def layer_resubscribed(self, event: dict[str, Any]) -> None:
+        """A group's lost subscription is back (core/channel_layer.py); what was published
+        meanwhile did not arrive. Consumers that can catch up do so here."""
+
     async def disconnect(self, code: int) -> None:
-        for extension in self.extensions:
-            await extension.stopped()
-        await self.leave_auth_groups()
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        """Nothing to do here: clean_up runs after every ending, a close included."""
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Handles one client frame; whatever it holds, the socket stays open.

@@ -1,10 +1,13 @@
 """Channel-layer group names, and publishing to a group from synchronous code."""
 
 import hashlib
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
 
 
 def user_group_name(user_id: int) -> str:
@@ -23,10 +26,17 @@ def session_group_name(session_key: str) -> str:
     return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
-def group_send_sync(group: str, event: dict[str, Any]) -> None:
+def group_send_sync(group: str, event: dict[str, Any]) -> bool:
     """Sends ``event`` to ``group`` from synchronous code (views, signals, commands, tasks).
 
-    Outside a server the call runs on a short-lived event loop; channels-redis closes
-    that loop's connection pool when the loop closes, so nothing is left behind.
+    Best effort: when the channel layer cannot publish (Redis away), the failure is
+    logged and False returned, so that a logout, a save or its ``on_commit`` hook never
+    fails because of it. Outside a server the call runs on a short-lived event loop, whose
+    connections the layer closes with it.
     """
-    async_to_sync(get_channel_layer().group_send)(group, event)
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+    except Exception as exc:
+        logger.warning("broadcast to %s not sent: %r", group, exc)
+        return False
+    return True

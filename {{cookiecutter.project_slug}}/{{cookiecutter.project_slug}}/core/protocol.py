@@ -15,6 +15,9 @@ class CloseCode(IntEnum):
     # The socket fell WEBSOCKET_SEND_BACKLOG frames behind its room: frames were dropped.
     # Reconnect (and resume from the last message id).
     SLOW_READER = 4008
+    # The server could not admit the socket now (Redis or the database away): reconnect
+    # with back-off. As 1013 (Try Again Later), which Daphne does not let applications send.
+    TRY_AGAIN_LATER = 4013
     # The socket reached WEBSOCKET_MAX_AGE: reconnect at once. Not 1001: Daphne lets an
     # application send only 1000 and 3000-4999.
     MAX_AGE = 4010

@@ -130,12 +130,23 @@ class SocketWriter:
         if self._held is None:
             self._held = []
 
-    def release(self, sent_up_to: int | None = None) -> None:
-        """Pushes the frames held back, in order, but those numbered ``sent_up_to`` or less."""
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def release(self, sent_up_to: int | None = None) -> list[int]:
+        """Pushes the frames held back, in order, but those numbered ``sent_up_to`` or less.
+
+        Returns the numbers of the frames it pushed.
+        """
         held, self._held = self._held, None
+        pushed = []
         for message, seq in held or ():
             if seq is None or sent_up_to is None or seq > sent_up_to:
                 self.push(message)
+                if seq is not None:
+                    pushed.append(seq)
+        return pushed
 
     def drop_pushes(self) -> None:
         """Drops the frames held back and every later push (a refused socket)."""

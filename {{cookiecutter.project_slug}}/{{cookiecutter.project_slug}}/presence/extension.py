@@ -86,12 +86,20 @@ class PresenceExtension(SocketExtension):
             self.task.cancel()
         store = presence_store()
         for topic in self.topics:
-            member = await store.leave(topic, self.consumer.channel_name, self.member["id"])
-            if member:
-                await self._publish(topic, diff_frame(leaves=[member]))
+            # Each topic on its own: one that fails still lets the others be left.
+            try:
+                member = await store.leave(topic, self.consumer.channel_name, self.member["id"])
+                if member:
+                    await self._publish(topic, diff_frame(leaves=[member]))
+            except Exception:
+                logger.warning("presence: leaving %s failed", topic, exc_info=True)
 
     async def event(self, message: dict[str, Any]) -> None:
-        await self.consumer.send(text_data=message["text"])
+        text = message.get("text")
+        if isinstance(text, str):
+            await self.consumer.send(text_data=text)
+        else:
+            logger.warning("presence.diff without text ignored")
 
     async def _publish(self, topic: str, frame: str) -> None:
         # Encoded once; every subscriber's handler sends the same text.

@@ -19,6 +19,17 @@ def test_login_page_logs_in_and_redirects_to_the_rooms(make_user):
     assert client.get("/").status_code == 200
 
 
+def test_logout_works_while_redis_is_away(make_user, redis_away, caplog):
+    """Closing the session's sockets is best effort: the user is logged out regardless."""
+    make_user("alice")
+    client = Client()
+    assert client.login(username="alice", password="pw")
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+    assert client.get("/").status_code == 302  # the rooms need a login again
+
+
 def test_demo_user_prints_credentials_that_work(capsys):
     """It creates the demo user and prints a password that logs in."""
     call_command("demo_user")

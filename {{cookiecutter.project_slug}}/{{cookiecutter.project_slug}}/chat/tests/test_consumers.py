@@ -13,16 +13,6 @@ from ..models import Message
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("layer")]
 
 
-@pytest.fixture
-def alice(make_user) -> str:
-    return login(make_user("alice"))
-
-
-@pytest.fixture
-def bob(make_user) -> str:
-    return login(make_user("bob"))
-
-
 async def join(path: str, session: str):
     client = communicator(path, login=session)
     connected, _ = await client.connect()

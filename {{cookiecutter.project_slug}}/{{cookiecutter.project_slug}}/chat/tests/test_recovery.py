@@ -6,21 +6,11 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.fixtures import communicator, login
+from tests.fixtures import communicator
 
 from ..models import Message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("layer")]
-
-
-@pytest.fixture
-def alice(make_user):
-    return login(make_user("alice"))
-
-
-@pytest.fixture
-def bob(make_user):
-    return login(make_user("bob"))
 
 
 async def join(path: str, credentials):
@@ -181,3 +171,38 @@ async def test_an_unusable_ref_is_refused_and_nothing_is_stored(alice, ref):
     assert (error["type"], error["code"]) == ("error", "invalid_ref")
     assert await sync_to_async(Message.objects.count)() == 0
     await a.disconnect()
+
+
+async def test_sockets_catch_up_on_what_a_redis_restart_kept_from_them(
+    alice, bob, restartable_redis, settings
+):
+    """Redis killed and started again: sockets stay open, a post made meanwhile is stored
+    and its sender told, and every socket then gets it exactly once (with a recovery
+    frame for a client that speaks the protocol, without one for the article's)."""
+    from config.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = channel_layers(f"{restartable_redis.url}/0")
+    a = await join("/ws/chat/outage/?last_id=0", alice)
+    assert (await a.receive_json_from(timeout=10))["type"] == "chat.recovery"
+    b = await join("/ws/chat/outage/", bob)
+    await post(a, "before")
+    for client in (a, b):
+        assert (await client.receive_json_from(timeout=10))["id"] == 1
+    restartable_redis.stop()
+    await post(a, "during")
+    delayed = await a.receive_json_from(timeout=10)
+    assert (delayed["type"], delayed["code"]) == ("error", "delayed")
+    restartable_redis.start()
+    assert await a.receive_json_from(timeout=20) == {
+        "type": "chat.recovery",
+        "recovered": True,
+        "count": 1,
+    }
+    for client in (a, b):
+        frame = await client.receive_json_from(timeout=20)
+        assert (frame["id"], frame["message"]) == (2, "during")
+    await post(a, "after")
+    for client in (a, b):
+        assert (await client.receive_json_from(timeout=10))["id"] == 3
+        assert await client.receive_nothing(timeout=0.3)
+    await asyncio.gather(a.disconnect(), b.disconnect())

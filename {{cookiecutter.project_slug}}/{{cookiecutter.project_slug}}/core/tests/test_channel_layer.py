@@ -198,20 +198,40 @@ async def test_groups_carry_messages_again_after_redis_restarts(restartable_redi
     restartable_redis.stop()
     restartable_redis.start()
     # Published while the subscription is still down, a message reaches no one (the
-    # recovery of missed messages is the protocol's, not the layer's): send until one
-    # arrives, within the reader's backoff.
+    # members catch up on layer.resubscribed): send until one arrives, within the
+    # reader's backoff.
     received = None
     for n in range(100):
         with contextlib.suppress(redis.ConnectionError, ConnectionError):
             await sender.group_send("room", {"type": "x", "n": n})
         try:
             received = await asyncio.wait_for(members.receive(channel), 0.2)
-            break
+            if received["type"] == "x":
+                break
         except TimeoutError:
             continue
     assert received is not None and received["type"] == "x"
     await sender.flush()
     await members.flush()
+
+
+async def test_members_hear_when_a_lost_subscription_is_back(restartable_redis):
+    """After a restart, each member of each group gets layer.resubscribed once Redis has
+    confirmed the group again: from then on nothing published is missed."""
+    layer = make_layer(f"{restartable_redis.url}/0")
+    channels = [await layer.new_channel() for _ in range(2)]
+    for channel in channels:
+        await layer.group_add("room", channel)
+    await layer.group_add("other", channels[0])
+    restartable_redis.stop()
+    restartable_redis.start()
+    heard = [await asyncio.wait_for(layer.receive(channels[0]), 20) for _ in range(2)]
+    assert sorted(e["group"] for e in heard) == ["other", "room"]
+    assert {e["type"] for e in heard} == {"layer.resubscribed"}
+    assert (await asyncio.wait_for(layer.receive(channels[1]), 20))["group"] == "room"
+    await layer.group_send("room", {"type": "after"})
+    assert (await receive(layer, channels[1]))["type"] == "after"
+    await layer.flush()
 
 
 async def test_a_malformed_publish_is_dropped_and_the_group_keeps_delivering(url):
@@ -246,3 +266,22 @@ async def test_a_join_that_failed_while_redis_was_down_works_once_it_is_back(res
     await layer.group_send("room", {"type": "back"})
     assert (await receive(layer, channel))["type"] == "back"
     await layer.flush()
+
+
+async def test_a_burst_past_the_pool_waits_for_a_connection_instead_of_failing(url):
+    """pool_timeout: 300 commands at once on 5 connections all succeed; redis-py's own
+    pool fails them (the storm that once lost presence leaves)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from ..redis_hosts import redis_client
+
+    waiting = redis_client({"address": url, "max_connections": 5, "pool_timeout": 5})
+    assert await asyncio.gather(*(waiting.incr("burst") for _ in range(300)))
+    assert int(await waiting.get("burst")) == 300
+    failing = redis_client({"address": url, "max_connections": 5})
+    results = await asyncio.gather(
+        *(failing.incr("burst") for _ in range(300)), return_exceptions=True
+    )
+    assert any(isinstance(r, RedisConnectionError) for r in results)
+    await waiting.aclose()
+    await failing.aclose()

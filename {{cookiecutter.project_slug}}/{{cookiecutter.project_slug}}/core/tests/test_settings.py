@@ -44,10 +44,12 @@ def test_a_missing_secret_key_stops_production_with_advice():
 
 
 def test_the_layers_redis_connections_are_sized_and_timed():
-    """Its Redis pool fits a burst of handshakes; a quiet subscription is never timed out."""
+    """Its Redis pool makes a burst wait rather than fail; a quiet subscription is never
+    timed out; a join gives up before the handshake timeout."""
     config = channel_layers("redis://127.0.0.1:6379/0")["default"]["CONFIG"]
     host = config["hosts"][0]
-    assert host["max_connections"] >= 1000
+    assert host["max_connections"] >= 100
+    assert host["pool_timeout"] > 0
     # The subscription reader waits READ_TIMEOUT for a message, then checks the
     # connection: a socket timeout below that would end every quiet wait in an error.
     assert host["socket_timeout"] > channel_layer.READ_TIMEOUT

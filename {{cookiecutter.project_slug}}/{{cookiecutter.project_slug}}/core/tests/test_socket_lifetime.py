@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 
 from tests.fixtures import communicator, login, receive_close
 
-from ..consumers import BaseConsumer
+from ..consumers import MAX_AGE_JITTER, BaseConsumer, socket_max_age
 from ..protocol import CloseCode
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,6 +24,14 @@ async def test_a_socket_is_closed_with_4010_at_the_maximum_age(make_user, settin
     assert await client.receive_nothing(timeout=0.3)
     closed = await receive_close(client)
     assert closed["code"] == CloseCode.MAX_AGE
+
+
+def test_maximum_ages_are_spread_over_the_last_tenth(settings):
+    """Sockets opened together reach their age at different times, none after the setting."""
+    settings.WEBSOCKET_MAX_AGE = 3600
+    ages = [socket_max_age() for _ in range(200)]
+    assert all(3600 * (1 - MAX_AGE_JITTER) <= age <= 3600 for age in ages)
+    assert max(ages) - min(ages) > 3600 * MAX_AGE_JITTER / 2
 
 
 class SlowConsumer(BaseConsumer):

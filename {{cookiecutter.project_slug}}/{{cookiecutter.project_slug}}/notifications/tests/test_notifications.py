@@ -172,3 +172,17 @@ def test_notify_command_needs_redis(alice, settings):
     settings.CHANNEL_LAYERS = channel_layers("")
     with pytest.raises(CommandError, match="REDIS_URL is not set"):
         call_command("notify", "alice", "{}")
+
+
+def test_notify_user_never_fails_its_transaction_when_redis_is_away(make_user, redis_away, caplog):
+    """The row commits; the notification is logged as not sent."""
+    with transaction.atomic():
+        user = make_user("alice")
+        notify_user(user.pk, {"event": "welcome"})
+    assert type(user).objects.filter(username="alice").exists()
+    assert "not sent" in caplog.text
+
+
+def test_notify_command_says_when_it_could_not_send(alice, redis_away):
+    with pytest.raises(CommandError, match="not sent"):
+        call_command("notify", "alice", "{}")

@@ -6,7 +6,8 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...services import notify_user
+from ....core.groups import group_send_sync
+from ...services import notification_event
 
 
 class Command(BaseCommand):
@@ -33,5 +34,6 @@ class Command(BaseCommand):
             user = user_model.objects.get(**{user_model.USERNAME_FIELD: username})
         except user_model.DoesNotExist:
             raise CommandError(f"no user named {username!r}") from None
-        notify_user(user.pk, data)
+        if not group_send_sync(*notification_event(user.pk, data)):
+            raise CommandError("not sent: the channel layer cannot reach Redis (see the log)")
         self.stdout.write(f"Sent to {username}'s notification sockets.")
