@@ -376,20 +376,20 @@ def project_server(
 
 
 @contextlib.contextmanager
-def floor_servers(env: dict[str, str]):
-    """bin/serve serving each application of benchmarks/floor.py, in ``env``."""
-    ports = free_ports(len(FLOOR_APPS))
+def floor_servers(env: dict[str, str], apps: tuple[str, ...] = tuple(FLOOR_APPS)):
+    """bin/serve serving each of ``apps`` (benchmarks/floor.py's), in ``env``."""
+    ports = free_ports(len(apps))
     # Started together: each spends a second or two importing Django.
     servers = [
         spawn_server({**env, "ASGI_APP": f"benchmarks.floor:{app}"}, port, subprocess.DEVNULL)
-        for app, port in zip(FLOOR_APPS, ports, strict=True)
+        for app, port in zip(apps, ports, strict=True)
     ]
     try:
         for server, port in zip(servers, ports, strict=True):
             await_server(server, port)
         yield [
-            Target(f"{SERVER_NAME}, {label}", port, server.pid)
-            for label, port, server in zip(FLOOR_APPS.values(), ports, servers, strict=True)
+            Target(f"{SERVER_NAME}, {FLOOR_APPS[app]}", port, server.pid)
+            for app, port, server in zip(apps, ports, servers, strict=True)
         ]
     finally:
         for server in servers:

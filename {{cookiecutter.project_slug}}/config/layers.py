@@ -49,9 +49,9 @@ def _host(url: str, max_connections: int) -> dict[str, Any]:
         # a dead connection is found and replaced.
         "health_check_interval": 15,
         # Connections per process and client (the layer's, presence's): a burst past them
-        # (a thousand sockets leaving at once) waits its turn for up to 5 s.
+        # (a thousand sockets joining or leaving at once) waits its turn for up to 30 s.
         "max_connections": max_connections,
-        "pool_timeout": 5,
+        "pool_timeout": 30,
         # A command retries a lost connection twice within about a second, then fails:
         # redis-py's default retries keep a handshake waiting for seconds while Redis is
         # away, and the subscription reader retries on its own, with backoff.

@@ -1,7 +1,8 @@
 """Faults injected into real processes: Redis killed and restarted, a server killed.
 
-Each test starts its own Redis, database and two production servers (bin/serve), so that
-what it kills is its own; clients are real `websockets` clients on loopback.
+The module starts its own Redis and two production servers (bin/serve) on the live
+servers' database, so that what it kills is its own; clients are real `websockets`
+clients on loopback.
 """
 
 import asyncio
@@ -14,16 +15,10 @@ from dataclasses import dataclass
 import pytest
 import websockets
 
-from tests.auth import USERS_SCRIPT, Login, live_logins
-from tests.fixtures import LIVE_TIMERS, RestartableRedis, require_binary, run_manage
+from tests.auth import Login
+from tests.fixtures import Production, RestartableRedis, require_binary
 from tests.fixtures import live_connect as connect
-from tests.processes import (
-    await_server,
-    free_ports,
-    production_settings,
-    spawn_server,
-    start_redis,
-)
+from tests.processes import await_server, free_ports, spawn_server, start_redis
 
 pytestmark = pytest.mark.live
 
@@ -39,25 +34,24 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One for the module: the Redis test restarts Redis, the last test kills a server."""
+def cluster(
+    production: Production, live_users: dict[str, Login], tmp_path_factory
+) -> Iterator[Cluster]:
+    """The live servers' database and users, on a Redis and two servers of the module's own.
+
+    One for the module: the Redis test restarts Redis, the last test kills a server.
+    """
     tmp_path = tmp_path_factory.mktemp("faults")
     binary = require_binary("redis-server", brew="redis")
     restartable_redis = RestartableRedis(binary, tmp_path, *start_redis(binary, tmp_path))
-    env = production_settings(tmp_path / "faults.sqlite3", f"{restartable_redis.url}/0")
-    env |= LIVE_TIMERS
-    setup = "from django.core.management import call_command\n"
-    setup += "call_command('migrate', interactive=False, verbosity=0)\n"
-    output = run_manage(env, "shell", "-c", setup + USERS_SCRIPT.format(names=("alice", "bob")))
+    env = {**production.env, "REDIS_URL": f"{restartable_redis.url}/0"}
     ports = free_ports(2)
     with (tmp_path / "servers.log").open("ab") as log:
         processes = [spawn_server(env, port, log) for port in ports]
     try:
         for process, port in zip(processes, ports, strict=True):
             await_server(process, port)
-        created = json.loads(output.splitlines()[-1])
-        logins = live_logins(created, f"http://127.0.0.1:{ports[0]}", ("alice", "bob"))
-        yield Cluster(restartable_redis, ports, processes, logins)
+        yield Cluster(restartable_redis, ports, processes, live_users)
     finally:
         for process in processes:
             if process.poll() is None:

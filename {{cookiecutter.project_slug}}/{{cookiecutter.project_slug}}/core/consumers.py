@@ -165,9 +165,14 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         except StopConsumer:
             raise
         except Exception:
-            # Redis or the database away, say: the client is told to come back later.
+            # Redis or the database away, say: the client is told to come back later
+            # (also when it failed after the accept, starting an extension).
             logger.warning("socket %s not admitted", self.scope["path"], exc_info=True)
-            if not self.accepted:
+            if self.accepted:
+                await self.close(
+                    code=CloseCode.TRY_AGAIN_LATER, reason="the server cannot take it now"
+                )
+            else:
                 await self.refuse(CloseCode.TRY_AGAIN_LATER, "the server cannot take it now")
 
     async def handshake_expired(self) -> None:

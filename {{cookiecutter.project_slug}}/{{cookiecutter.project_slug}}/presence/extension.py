@@ -66,12 +66,22 @@ class PresenceExtension(SocketExtension):
             "since": timezone.now().isoformat().replace("+00:00", "Z"),
         }
         self.task: asyncio.Task | None = None
+        self.stopping = False
 
     async def started(self) -> None:
+        # The heartbeats first: entries that cannot be written now (Redis away) are
+        # written by the next refresh, and the socket stays open meanwhile.
+        self.task = asyncio.create_task(self._refresh_forever())
         store = presence_store()
         for topic in self.topics:
-            if await store.join(topic, self.consumer.channel_name, self.member, time.time()):
-                await self._publish(topic, diff_frame(joins=[self.member]))
+            try:
+                joined = await store.join(
+                    topic, self.consumer.channel_name, self.member, time.time()
+                )
+                if joined:
+                    await self._publish(topic, diff_frame(joins=[self.member]))
+            except Exception:
+                logger.warning("presence: joining %s failed; the next refresh retries", topic)
         if self.subscribed:
             await self.consumer.join_group(diff_group(self.subscribed))
             await store.prune(self.subscribed, time.time() - settings.PRESENCE_CUTOFF)
@@ -79,11 +89,15 @@ class PresenceExtension(SocketExtension):
             await self.consumer.send(
                 text_data=json.dumps({"type": "presence.state", "users": users})
             )
-        self.task = asyncio.create_task(self._refresh_forever())
 
     async def stopped(self) -> None:
+        self.stopping = True
         if self.task:
             self.task.cancel()
+            # redis-py can swallow the cancellation of a call in flight (redis/redis-py#2028),
+            # so the loop also stops on the flag; it has ended before the leave, so that its
+            # last heartbeat cannot land after it and keep a gone socket present.
+            await asyncio.wait({self.task}, timeout=5)
         store = presence_store()
         for topic in self.topics:
             # Each topic on its own: one that fails still lets the others be left.
@@ -109,9 +123,11 @@ class PresenceExtension(SocketExtension):
 
     async def _refresh_forever(self) -> None:
         interval = float(settings.PRESENCE_REFRESH_INTERVAL)
-        while True:
+        while not self.stopping:
             # Jitter spreads the refreshes of sockets that connected together (not a secret).
             await asyncio.sleep(interval * random.uniform(0.8, 1.0))  # noqa: S311
+            if self.stopping:
+                return
             try:
                 await self.refresh()
             except Exception:
