@@ -1,4 +1,4 @@
-"""Channel layer settings: Redis when a URL is given, in-memory otherwise."""
+"""Redis clients' settings: the channel layer (and presence) and the cache, or memory."""
 
 from typing import Any
 
@@ -34,6 +34,28 @@ def channel_layers(
                 "capacity": 1000,
             },
         }
+    }
+
+
+def redis_cache(redis_url: str, *, max_connections: int) -> dict[str, Any]:
+    """Returns the default CACHES entry: Redis at ``redis_url`` (empty: this process's memory).
+
+    Django's Redis cache is synchronous (views, in threads): its pool is a waiting one of
+    ``max_connections``, with the layer's timeouts, so a cache call fails within seconds
+    when Redis is away instead of hanging a request.
+    """
+    if not redis_url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": redis_url,
+        "OPTIONS": {
+            "pool_class": "redis.BlockingConnectionPool",
+            "max_connections": max_connections,
+            "timeout": 30,
+            "socket_timeout": 10,
+            "socket_connect_timeout": 3,
+        },
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.layers import channel_layers
+from config.layers import channel_layers, redis_cache
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -125,9 +125,11 @@ REDIS_URLS = env.list("REDIS_URL", default=[])
 REDIS_URL = REDIS_URLS[0] if REDIS_URLS else ""
 # The server closes sockets at this age (4010), and clients reconnect.
 WEBSOCKET_MAX_AGE = env.int("WEBSOCKET_MAX_AGE", default=86400)
+# Every Redis client of the project is sized and timed in config/layers.py, from here.
+REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=100)
 CHANNEL_LAYERS = channel_layers(
     ",".join(REDIS_URLS),
-    max_connections=env.int("REDIS_MAX_CONNECTIONS", default=100),
+    max_connections=REDIS_MAX_CONNECTIONS,
     group_expiry=WEBSOCKET_MAX_AGE,
 )
 # Frames a socket may fall behind its rooms (while its write buffer is full) before it is
@@ -135,13 +137,7 @@ CHANNEL_LAYERS = channel_layers(
 WEBSOCKET_SEND_BACKLOG = env.int("WEBSOCKET_SEND_BACKLOG", default=500)
 
 # The default cache (login throttling): Redis when configured, so all processes share it.
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+CACHES = {"default": redis_cache(REDIS_URL, max_connections=REDIS_MAX_CONNECTIONS)}
 
 {%- if cookiecutter.use_presence %}
 # Presence: every socket renews its entry (and its channel-layer groups) every

@@ -182,6 +182,8 @@ class Shard:
             confirmed.set_result(None)
         elif isinstance(exc, Exception):
             confirmed.set_exception(exc)
+            # Marked as seen: when the SUBSCRIBE was never sent, nobody awaits it.
+            confirmed.exception()
         else:
             confirmed.cancel()
 

@@ -75,10 +75,27 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         )
         try:
             await super().__call__(scope, receive, self.writer.send)
+        except Exception:
+            if getattr(self, "channel_name", None):
+                raise
+            # The channel layer could not even make the socket's channel (Redis away when
+            # this process took its first socket): refused as a failed connect is.
+            logger.warning("socket %s not admitted", scope["path"], exc_info=True)
+            await self._refuse_unserved(receive)
         finally:
             # However the consumer ended (a close, a crash, the server cancelling it):
             # disconnect() runs only after a close, this always does.
             await asyncio.shield(self.clean_up())
+
+    async def _refuse_unserved(self, receive: Any) -> None:
+        """Answers the handshake with 4013 without the consumer's dispatch loop."""
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.handshake_timeout):
+                if (await receive())["type"] == "websocket.connect":
+                    await self.writer.send({"type": "websocket.accept"})
+                    await self.writer.send(
+                        {"type": "websocket.close", "code": int(CloseCode.TRY_AGAIN_LATER)}
+                    )
 
     async def clean_up(self) -> None:
         """Stops the socket's timers and extensions and leaves its groups.

@@ -84,7 +84,11 @@ class PresenceExtension(SocketExtension):
                 logger.warning("presence: joining %s failed; the next refresh retries", topic)
         if self.subscribed:
             await self.consumer.join_group(diff_group(self.subscribed))
-            await store.prune(self.subscribed, time.time() - settings.PRESENCE_CUTOFF)
+            # Leaves this prune finds are published like any other: the other subscribers
+            # still show those users.
+            left = await store.prune(self.subscribed, time.time() - settings.PRESENCE_CUTOFF)
+            if left:
+                await self._publish(self.subscribed, diff_frame(leaves=left))
             users = await store.members(self.subscribed)
             await self.consumer.send(
                 text_data=json.dumps({"type": "presence.state", "users": users})
@@ -130,8 +134,9 @@ class PresenceExtension(SocketExtension):
                 return
             try:
                 await self.refresh()
-            except Exception:
-                logger.exception("presence refresh failed; retrying at the next tick")
+            except Exception as exc:
+                # Redis away, say: one line per socket and tick, no traceback.
+                logger.warning("presence refresh failed (%r); retrying at the next tick", exc)
 
     async def refresh(self) -> None:
         """Renews this socket's entries, and prunes entries that went stale."""

@@ -14,6 +14,7 @@ from channels.layers import get_channel_layer
 
 from tests.fixtures import communicator, receive_close
 
+from ..consumers import BaseConsumer
 from ..extensions import SocketExtension
 from ..writer import SocketWriter
 
@@ -163,3 +164,13 @@ async def test_a_handshake_whose_lookups_fail_is_refused_with_4013(alice, monkey
     closed = await receive_close(client)
     assert closed["code"] == 4013
     await wait_for(lambda: members_of("chat.ending-connect") == 0, "the group to be left")
+
+
+@pytest.mark.parametrize("path", ["/ws/chat/redis-away/", "/ws/notifications/"])
+async def test_a_handshake_while_redis_is_away_is_refused_with_4013(alice, redis_away, path):
+    """Within the handshake timeout, with the code that tells the client to come back."""
+    client = communicator(path, login=alice)
+    async with asyncio.timeout(BaseConsumer.handshake_timeout):
+        assert (await client.connect(timeout=10))[0]
+        closed = await receive_close(client)
+    assert closed["code"] == 4013

@@ -9,7 +9,7 @@ import environ
 import pytest
 from django.core.management import call_command
 
-from config.layers import channel_layers
+from config.layers import channel_layers, redis_cache
 from tests.fixtures import PROJECT_DIR, manage_process
 
 from .. import channel_layer
@@ -56,6 +56,22 @@ def test_the_layers_redis_connections_are_sized_and_timed():
     assert host["socket_connect_timeout"] <= channel_layer.SUBSCRIBE_TIMEOUT
     assert host["health_check_interval"] > channel_layer.READ_TIMEOUT
     assert config["capacity"] >= 1000
+
+
+def test_the_cache_is_sized_and_timed_and_works_on_real_redis(redis_url):
+    """Django's Redis cache takes the options: a waiting pool, timeouts (and it works)."""
+    import redis as redis_py
+    from django.core.cache.backends.redis import RedisCache
+
+    entry = redis_cache(redis_url, max_connections=7)
+    cache = RedisCache(entry["LOCATION"], {"OPTIONS": entry["OPTIONS"]})
+    cache.set("sized", 1)
+    assert cache.get("sized") == 1
+    pool = cache._cache.get_client().connection_pool
+    assert isinstance(pool, redis_py.BlockingConnectionPool)
+    assert (pool.max_connections, pool.timeout) == (7, 30)
+    assert pool.connection_kwargs["socket_timeout"] == 10
+    assert redis_cache("", max_connections=7)["BACKEND"].endswith("LocMemCache")
 
 
 def test_several_redis_urls_make_one_shard_each():

@@ -132,6 +132,21 @@ async def test_connections_of_a_dead_process_leave_once_past_the_cutoff(users, s
     await alice.disconnect()
 
 
+async def test_the_leaves_a_joining_socket_prunes_are_published(users, settings):
+    """A socket that opens prunes its topic before reading it: the others hear who left."""
+    settings.PRESENCE_REFRESH_INTERVAL = 30  # no heartbeat of alice's prunes first
+    settings.PRESENCE_CUTOFF = 60
+    alice = await join_room(users["alice"])
+    await frames_of(alice, "presence.state")
+    ghost = {"id": 999, "username": "ghost", "since": "2026-01-01T00:00:00Z"}
+    await presence_store().join("chat.lobby", "specific.dead!conn", ghost, time.time() - 61)
+    bob = await join_room(users["bob"])
+    assert names((await frames_of(bob, "presence.state"))["users"]) == ["alice", "bob"]
+    diffs = [await frames_of(alice, "presence.diff") for _ in range(2)]
+    assert sorted(names(d["joins"]) + names(d["leaves"]) for d in diffs) == [["bob"], ["ghost"]]
+    await asyncio.gather(alice.disconnect(), bob.disconnect())
+
+
 async def test_one_join_sends_one_small_diff_to_each_member_whatever_the_room_size(users):
     """It sends each member one diff naming the newcomer only, not the whole list."""
     members = []
