@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import math
 import random
 import time
 from typing import Any
@@ -18,6 +19,23 @@ logger = logging.getLogger(__name__)
 
 GLOBAL = "global"
 DIFF = "presence.diff"
+# When a heartbeat of this process last failed (Redis away): monotonic seconds.
+_last_failure = -math.inf
+
+
+def pruning_allowed() -> bool:
+    """Whether stale entries may be pruned: not until a cutoff after the last failure.
+
+    While Redis was away nobody's heartbeat landed; once it is back, every live socket
+    renews its entries within an interval, so pruning waits a whole cutoff, and nobody is
+    shown offline because of the outage.
+    """
+    return time.monotonic() - _last_failure >= settings.PRESENCE_CUTOFF
+
+
+def _heartbeat_failed() -> None:
+    global _last_failure
+    _last_failure = time.monotonic()
 
 
 def diff_group(topic: str) -> str:
@@ -81,14 +99,17 @@ class PresenceExtension(SocketExtension):
                 if joined:
                     await self._publish(topic, diff_frame(joins=[self.member]))
             except Exception:
+                _heartbeat_failed()
                 logger.warning("presence: joining %s failed; the next refresh retries", topic)
         if self.subscribed:
             await self.consumer.join_group(diff_group(self.subscribed))
             # Leaves this prune finds are published like any other: the other subscribers
             # still show those users.
-            left = await store.prune(self.subscribed, time.time() - settings.PRESENCE_CUTOFF)
-            if left:
-                await self._publish(self.subscribed, diff_frame(leaves=left))
+            if pruning_allowed():
+                cutoff = time.time() - settings.PRESENCE_CUTOFF
+                left = await store.prune(self.subscribed, cutoff)
+                if left:
+                    await self._publish(self.subscribed, diff_frame(leaves=left))
             users = await store.members(self.subscribed)
             await self.consumer.send(
                 text_data=json.dumps({"type": "presence.state", "users": users})
@@ -136,6 +157,7 @@ class PresenceExtension(SocketExtension):
                 await self.refresh()
             except Exception as exc:
                 # Redis away, say: one line per socket and tick, no traceback.
+                _heartbeat_failed()
                 logger.warning("presence refresh failed (%r); retrying at the next tick", exc)
 
     async def refresh(self) -> None:
@@ -146,6 +168,8 @@ class PresenceExtension(SocketExtension):
             # A socket pruned during a long pause (or a Redis restart) joins again.
             if await store.join(topic, self.consumer.channel_name, self.member, now):
                 await self._publish(topic, diff_frame(joins=[self.member]))
+            if not pruning_allowed():
+                continue
             left = await store.prune(topic, now - settings.PRESENCE_CUTOFF)
             if left:
                 await self._publish(topic, diff_frame(leaves=left))

@@ -2,12 +2,14 @@
 
 import asyncio
 import json
+import math
 import time
 
 import pytest
 
 from tests.fixtures import communicator, login
 
+from .. import extension
 from ..extension import GLOBAL
 from ..stores import _memory_store, presence_store
 
@@ -20,6 +22,7 @@ def fast_presence(settings):
     settings.PRESENCE_REFRESH_INTERVAL = 0.25
     settings.PRESENCE_CUTOFF = 2.0
     _memory_store.topics.clear()
+    extension._last_failure = -math.inf  # no failed heartbeat of an earlier test holds prunes
 
 
 @pytest.fixture
@@ -145,6 +148,21 @@ async def test_the_leaves_a_joining_socket_prunes_are_published(users, settings)
     diffs = [await frames_of(alice, "presence.diff") for _ in range(2)]
     assert sorted(names(d["joins"]) + names(d["leaves"]) for d in diffs) == [["bob"], ["ghost"]]
     await asyncio.gather(alice.disconnect(), bob.disconnect())
+
+
+async def test_nobody_is_pruned_until_a_cutoff_after_a_failed_heartbeat(users, settings):
+    """After Redis was away, entries are stale until their sockets' next heartbeat: no
+    prune for a whole cutoff, so no live user is shown leaving; a dead one then is."""
+    alice = await join_room(users["alice"])
+    await frames_of(alice, "presence.state")
+    ghost = {"id": 999, "username": "ghost", "since": "2026-01-01T00:00:00Z"}
+    await presence_store().join("chat.lobby", "specific.dead!conn", ghost, time.time() - 60)
+    extension._heartbeat_failed()  # as a refresh does when Redis is away
+    failed = time.monotonic()
+    diff = await frames_of(alice, "presence.diff", within=30)
+    assert names(diff["leaves"]) == ["ghost"]
+    assert time.monotonic() - failed >= settings.PRESENCE_CUTOFF
+    await alice.disconnect()
 
 
 async def test_one_join_sends_one_small_diff_to_each_member_whatever_the_room_size(users):
