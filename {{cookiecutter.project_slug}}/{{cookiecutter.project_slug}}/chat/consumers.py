@@ -250,7 +250,13 @@ class ChatConsumer(BaseConsumer):
             self.resuming_client = True
         user = self.scope["user"]
         key = (self.room_name, user.pk, last_id)
-        admitted = (await database_sync_to_async(_admit_many)({key: user}))[key]
+        try:
+            admitted = (await database_sync_to_async(_admit_many)({key: user}))[key]
+        except BaseException:
+            # The database away, say: live frames flow again, and the error is reported.
+            for message_id in self.writer.release():
+                self.sent.add(message_id)
+            raise
         if admitted is None:
             self.writer.drop_pushes()
             await self.close(code=CloseCode.FORBIDDEN, reason="this room is private")

@@ -102,6 +102,27 @@ async def test_a_resume_frame_replays_what_followed_an_id(alice, bob):
     await a.disconnect()
 
 
+async def test_a_resume_that_fails_reports_it_and_live_messages_still_flow(
+    alice, bob, monkeypatch
+):
+    """The database away during a resume: an error frame, and the room keeps delivering."""
+    from .. import consumers
+
+    a = await room_with_messages(alice, "resume-fails", 1)
+    b = await join("/ws/chat/resume-fails/", bob)
+    assert (await b.receive_json_from(timeout=10))["id"] == 1  # the history
+
+    def away(requests):
+        raise ConnectionError("the database is away")
+
+    monkeypatch.setattr(consumers, "_admit_many", away)
+    await a.send_to(text_data=json.dumps({"type": "resume", "last_id": 0}))
+    assert (await a.receive_json_from(timeout=10))["code"] == "internal_error"
+    await post(b, "still flowing")
+    assert (await a.receive_json_from(timeout=10))["message"] == "still flowing"
+    await asyncio.gather(a.disconnect(), b.disconnect())
+
+
 async def test_no_message_is_missed_or_doubled_while_a_client_resumes(alice, bob):
     """Messages posted while a client reconnects arrive once each, in order."""
     a = await room_with_messages(alice, "busy", 3)
