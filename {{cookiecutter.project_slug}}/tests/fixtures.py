@@ -250,6 +250,23 @@ def live_connect(port: int, path: str, login: Login, **kwargs: Any):
     )
 
 
+async def next_frame_of(socket: Any, kind: str, within: float) -> dict:
+    """The next JSON frame of type ``kind`` a live socket receives, skipping the others."""
+    async with asyncio.timeout(within):
+        while True:
+            frame = json.loads(await socket.recv())
+            if frame["type"] == kind:
+                return frame
+
+
+async def joined(path: str, login: Login) -> WebsocketCommunicator:
+    """A communicator connected to ``path`` with ``login``'s credentials."""
+    client = communicator(path, login=login)
+    connected, _ = await client.connect(timeout=10)
+    assert connected
+    return client
+
+
 @pytest.fixture
 def redis_away(settings) -> str:
     """Points the channel layer at a Redis that is not there (a port nothing listens on)."""

@@ -24,12 +24,10 @@ logger = logging.getLogger(__name__)
 SocketAuthMixin = import_string(settings.SOCKET_AUTH_MIXIN)
 # Seconds each step of a socket's clean-up may take (leaving presence, the groups).
 CLEAN_UP_TIMEOUT = 5.0
-# Tasks started by timers, kept until they end (the loop holds tasks only weakly).
-_running: set[asyncio.Task] = set()
-
-
 # The share of WEBSOCKET_MAX_AGE by which each socket's own maximum age may fall short.
 MAX_AGE_JITTER = 0.1
+# Tasks started by timers, kept until they end (the loop holds tasks only weakly).
+_running: set[asyncio.Task] = set()
 
 
 def socket_max_age() -> float:

@@ -6,24 +6,17 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.fixtures import communicator, login, receive_close
+from tests.fixtures import communicator, joined, login, receive_close
 
 from ..models import Message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("layer")]
 
 
-async def join(path: str, session: str):
-    client = communicator(path, login=session)
-    connected, _ = await client.connect()
-    assert connected
-    return client
-
-
 async def test_article_client_receives_message_and_sender(alice, bob):
     """It delivers {"message"} from one member to every member, with the sender's name."""
-    a = await join("/ws/chat/lobby/", alice)
-    b = await join("/ws/chat/lobby/", bob)
+    a = await joined("/ws/chat/lobby/", alice)
+    b = await joined("/ws/chat/lobby/", bob)
     await a.send_to(text_data=json.dumps({"message": "hello"}))
     for client in (a, b):
         frame = await client.receive_json_from(timeout=5)
@@ -37,8 +30,8 @@ async def test_article_client_receives_message_and_sender(alice, bob):
 
 async def test_rooms_are_separate(alice, bob):
     """It delivers a message only to the members of its own room."""
-    a = await join("/ws/chat/one/", alice)
-    b = await join("/ws/chat/two/", bob)
+    a = await joined("/ws/chat/one/", alice)
+    b = await joined("/ws/chat/two/", bob)
     await a.send_to(text_data=json.dumps({"message": "only one"}))
     assert (await a.receive_json_from(timeout=5))["message"] == "only one"
     assert await b.receive_nothing(timeout=0.3)
@@ -48,12 +41,12 @@ async def test_rooms_are_separate(alice, bob):
 
 async def test_history_is_sent_on_connect_in_order(alice, bob):
     """It stores messages with ids that increase within the room and replays them."""
-    a = await join("/ws/chat/history/", alice)
+    a = await joined("/ws/chat/history/", alice)
     for text in ("first", "second", "third"):
         await a.send_to(text_data=json.dumps({"message": text}))
         await a.receive_json_from(timeout=5)
     await a.disconnect()
-    b = await join("/ws/chat/history/", bob)
+    b = await joined("/ws/chat/history/", bob)
     frames = [await b.receive_json_from(timeout=5) for _ in range(3)]
     assert [f["message"] for f in frames] == ["first", "second", "third"]
     assert [f["id"] for f in frames] == [1, 2, 3]
@@ -94,7 +87,7 @@ async def test_private_rooms_refuse_non_members_with_4003(alice, private_room):
 async def test_private_rooms_admit_members(private_room):
     """It admits a member of a private room."""
     carol = await sync_to_async(login)(await private_room.members.aget(username="carol"))
-    client = await join("/ws/chat/staff/", carol)
+    client = await joined("/ws/chat/staff/", carol)
     await client.send_to(text_data=json.dumps({"message": "members only"}))
     assert (await client.receive_json_from(timeout=5))["message"] == "members only"
     await client.disconnect()
@@ -111,8 +104,8 @@ async def test_private_rooms_admit_members(private_room):
 )
 async def test_room_names_that_are_not_group_names_still_work(alice, bob, room, stored):
     """It maps Unicode, spaces and long names to a safe group and chats there."""
-    a = await join(f"/ws/chat/{room}/", alice)
-    b = await join(f"/ws/chat/{room}/", bob)
+    a = await joined(f"/ws/chat/{room}/", alice)
+    b = await joined(f"/ws/chat/{room}/", bob)
     await a.send_to(text_data=json.dumps({"message": "hi"}))
     frame = await b.receive_json_from(timeout=5)
     assert frame["room"] == stored
@@ -147,7 +140,7 @@ async def test_invalid_room_names_close_with_4000(alice, room):
 )
 async def test_bad_frames_get_an_error_and_the_socket_stays_open(alice, frame, code):
     """It answers a bad frame with an error frame, stores nothing and keeps the socket."""
-    client = await join("/ws/chat/errors/", alice)
+    client = await joined("/ws/chat/errors/", alice)
     await client.send_to(text_data=frame)
     error = await client.receive_json_from(timeout=5)
     assert error["type"] == "error"
@@ -161,7 +154,7 @@ async def test_bad_frames_get_an_error_and_the_socket_stays_open(alice, frame, c
 
 async def test_binary_frames_get_an_error(alice):
     """It refuses binary frames with an error frame."""
-    client = await join("/ws/chat/errors/", alice)
+    client = await joined("/ws/chat/errors/", alice)
     await client.send_to(bytes_data=b'{"message": "hi"}')
     error = await client.receive_json_from(timeout=5)
     assert error["code"] == "binary_not_supported"
@@ -170,8 +163,8 @@ async def test_binary_frames_get_an_error(alice):
 
 async def test_client_keys_are_never_forwarded_to_the_group(alice, bob):
     """It ignores a client's "type": members keep their sockets and get only the text."""
-    a = await join("/ws/chat/hostile/", alice)
-    b = await join("/ws/chat/hostile/", bob)
+    a = await joined("/ws/chat/hostile/", alice)
+    b = await joined("/ws/chat/hostile/", bob)
     hostile = {"type": "websocket.disconnect", "code": 1000, "message": "boom", "sender": "eve"}
     await a.send_to(text_data=json.dumps(hostile))
     frame = await b.receive_json_from(timeout=5)
@@ -186,10 +179,10 @@ async def test_client_keys_are_never_forwarded_to_the_group(alice, bob):
 
 async def test_main_paths_never_touch_the_orm_from_async_code(alice, bob, caplog):
     """It runs connect, history, send and broadcast without SynchronousOnlyOperation."""
-    a = await join("/ws/chat/sync/", alice)
+    a = await joined("/ws/chat/sync/", alice)
     await a.send_to(text_data=json.dumps({"message": "one"}))
     await a.receive_json_from(timeout=5)
-    b = await join("/ws/chat/sync/", bob)
+    b = await joined("/ws/chat/sync/", bob)
     assert (await b.receive_json_from(timeout=5))["message"] == "one"
     await b.send_to(text_data=json.dumps({"message": "two"}))
     assert (await a.receive_json_from(timeout=5))["message"] == "two"
@@ -202,8 +195,8 @@ async def test_a_socket_that_ends_leaves_the_room_group_however_it_ends(alice, b
     """Its channel is dropped from the room on a close and on a crash (the task cancelled)."""
     from channels.layers import get_channel_layer
 
-    a = await join("/ws/chat/leaving/", alice)
-    b = await join("/ws/chat/leaving/", bob)
+    a = await joined("/ws/chat/leaving/", alice)
+    b = await joined("/ws/chat/leaving/", bob)
     # Both are idle once a message went round: their connect (presence included) is over.
     # A cancellation that lands inside a redis-py call can be swallowed by it
     # (redis/redis-py#2028); that is not what this test is about.

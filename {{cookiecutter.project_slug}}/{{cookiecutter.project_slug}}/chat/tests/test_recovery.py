@@ -6,17 +6,11 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.fixtures import communicator
+from tests.fixtures import joined
 
 from ..models import Message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("layer")]
-
-
-async def join(path: str, credentials):
-    client = communicator(path, login=credentials)
-    assert (await client.connect(timeout=10))[0]
-    return client
 
 
 async def post(client, message: str, **extra) -> None:
@@ -29,7 +23,7 @@ async def frames(client, count: int) -> list[dict]:
 
 async def room_with_messages(credentials, room: str, count: int):
     """A member of ``room`` who posted ``count`` messages (ids 1..count) and saw them."""
-    client = await join(f"/ws/chat/{room}/", credentials)
+    client = await joined(f"/ws/chat/{room}/", credentials)
     for i in range(1, count + 1):
         await post(client, f"m{i}")
         assert (await client.receive_json_from(timeout=10))["id"] == i
@@ -39,7 +33,7 @@ async def room_with_messages(credentials, room: str, count: int):
 async def test_a_client_that_says_its_last_id_gets_exactly_what_it_missed(alice, bob):
     """?last_id=2 after five messages: a recovery frame, ids 3-5, then live ones only."""
     a = await room_with_messages(alice, "resume", 5)
-    b = await join("/ws/chat/resume/?last_id=2", bob)
+    b = await joined("/ws/chat/resume/?last_id=2", bob)
     first = await frames(b, 4)
     assert first[0] == {"type": "chat.recovery", "recovered": True, "count": 3}
     assert [f["id"] for f in first[1:]] == [3, 4, 5]
@@ -53,7 +47,7 @@ async def test_a_client_that_says_its_last_id_gets_exactly_what_it_missed(alice,
 
 async def test_a_client_that_saw_everything_gets_only_live_messages(alice, bob):
     a = await room_with_messages(alice, "uptodate", 3)
-    b = await join("/ws/chat/uptodate/?last_id=3", bob)
+    b = await joined("/ws/chat/uptodate/?last_id=3", bob)
     assert await b.receive_json_from(timeout=10) == {
         "type": "chat.recovery",
         "recovered": True,
@@ -70,7 +64,7 @@ async def test_a_gap_it_cannot_fill_is_said_and_the_history_follows(alice, bob, 
     settings.CHAT_RECOVERY_LIMIT = 2
     settings.CHAT_HISTORY_LENGTH = 3
     a = await room_with_messages(alice, "gap", 5)
-    b = await join(f"/ws/chat/gap/?last_id={last_id}", bob)
+    b = await joined(f"/ws/chat/gap/?last_id={last_id}", bob)
     first = await frames(b, 4)
     assert first[0] == {"type": "chat.recovery", "recovered": False, "count": 3}
     assert [f["id"] for f in first[1:]] == [3, 4, 5]
@@ -81,7 +75,7 @@ async def test_a_gap_it_cannot_fill_is_said_and_the_history_follows(alice, bob, 
 @pytest.mark.parametrize("last_id", ["abc", "-1", "9" * 30, ""])
 async def test_an_unusable_last_id_gets_an_error_and_the_history(alice, bob, last_id):
     a = await room_with_messages(alice, "badid", 2)
-    b = await join(f"/ws/chat/badid/?last_id={last_id}", bob)
+    b = await joined(f"/ws/chat/badid/?last_id={last_id}", bob)
     error, *history = await frames(b, 3)
     assert (error["type"], error["code"]) == ("error", "invalid_last_id")
     assert [f["id"] for f in history] == [1, 2]
@@ -109,7 +103,7 @@ async def test_a_resume_that_fails_reports_it_and_live_messages_still_flow(
     from .. import consumers
 
     a = await room_with_messages(alice, "resume-fails", 1)
-    b = await join("/ws/chat/resume-fails/", bob)
+    b = await joined("/ws/chat/resume-fails/", bob)
     assert (await b.receive_json_from(timeout=10))["id"] == 1  # the history
 
     def away(requests):
@@ -127,7 +121,7 @@ async def test_no_message_is_missed_or_doubled_while_a_client_resumes(alice, bob
     """Messages posted while a client reconnects arrive once each, in order."""
     a = await room_with_messages(alice, "busy", 3)
     poster = asyncio.create_task(post_many(a, 4, 40))
-    b = await join("/ws/chat/busy/?last_id=1", bob)
+    b = await joined("/ws/chat/busy/?last_id=1", bob)
     await poster
     recovery = await b.receive_json_from(timeout=10)
     assert recovery["type"] == "chat.recovery"
@@ -145,8 +139,8 @@ async def post_many(client, first: int, last: int) -> None:
 
 
 async def test_a_post_with_a_ref_is_acknowledged_with_its_id(alice, bob):
-    a = await join("/ws/chat/acks/", alice)
-    b = await join("/ws/chat/acks/", bob)
+    a = await joined("/ws/chat/acks/", alice)
+    b = await joined("/ws/chat/acks/", bob)
     await post(a, "hello", ref="r-1")
     got = {f["type"]: f for f in await frames(a, 2)}
     assert got["chat.ack"] == {"type": "chat.ack", "ref": "r-1", "id": 1}
@@ -157,13 +151,13 @@ async def test_a_post_with_a_ref_is_acknowledged_with_its_id(alice, bob):
 
 async def test_a_post_retried_with_its_ref_is_stored_once(alice, bob):
     """After a reconnect, the same ref gets the same ack; nobody sees the message twice."""
-    a = await join("/ws/chat/retry/", alice)
-    b = await join("/ws/chat/retry/", bob)
+    a = await joined("/ws/chat/retry/", alice)
+    b = await joined("/ws/chat/retry/", bob)
     await post(a, "once", ref="r-7")
     await frames(a, 2)
     assert (await b.receive_json_from(timeout=10))["id"] == 1
     await a.disconnect()
-    again = await join("/ws/chat/retry/?last_id=1", alice)
+    again = await joined("/ws/chat/retry/?last_id=1", alice)
     assert (await again.receive_json_from(timeout=10))["count"] == 0
     await post(again, "once", ref="r-7")
     assert await again.receive_json_from(timeout=10) == {"type": "chat.ack", "ref": "r-7", "id": 1}
@@ -175,8 +169,8 @@ async def test_a_post_retried_with_its_ref_is_stored_once(alice, bob):
 
 async def test_refs_are_per_author(alice, bob):
     """Two users' posts with the same ref are two messages."""
-    a = await join("/ws/chat/refs/", alice)
-    b = await join("/ws/chat/refs/", bob)
+    a = await joined("/ws/chat/refs/", alice)
+    b = await joined("/ws/chat/refs/", bob)
     await post(a, "from alice", ref="same")
     await post(b, "from bob", ref="same")
     acks = [f for f in await frames(a, 3) + await frames(b, 3) if f["type"] == "chat.ack"]
@@ -186,7 +180,7 @@ async def test_refs_are_per_author(alice, bob):
 
 @pytest.mark.parametrize("ref", [5, ["x"], "x" * 65, True])
 async def test_an_unusable_ref_is_refused_and_nothing_is_stored(alice, ref):
-    a = await join("/ws/chat/badref/", alice)
+    a = await joined("/ws/chat/badref/", alice)
     await post(a, "hi", ref=ref)
     error = await a.receive_json_from(timeout=10)
     assert (error["type"], error["code"]) == ("error", "invalid_ref")
@@ -203,9 +197,9 @@ async def test_sockets_catch_up_on_what_a_redis_restart_kept_from_them(
     from config.layers import channel_layers
 
     settings.CHANNEL_LAYERS = channel_layers(f"{restartable_redis.url}/0")
-    a = await join("/ws/chat/outage/?last_id=0", alice)
+    a = await joined("/ws/chat/outage/?last_id=0", alice)
     assert (await a.receive_json_from(timeout=10))["type"] == "chat.recovery"
-    b = await join("/ws/chat/outage/", bob)
+    b = await joined("/ws/chat/outage/", bob)
     await post(a, "before")
     for client in (a, b):
         assert (await client.receive_json_from(timeout=10))["id"] == 1
