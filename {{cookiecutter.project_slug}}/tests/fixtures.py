@@ -430,11 +430,15 @@ class IdleSocket:
     received: dict = field(default_factory=dict)
     error: BaseException | None = None
 
-    def result(self) -> dict:
-        """Waits for the socket's one exchange and returns the frame it received."""
+    def wait(self) -> None:
+        """Waits for the socket's one exchange to end, well or badly."""
         assert self.thread is not None
         self.thread.join(timeout=self.idle_for + 60)
         assert not self.thread.is_alive(), "the idle socket's exchange did not finish"
+
+    def result(self) -> dict:
+        """Waits for the socket's one exchange and returns the frame it received."""
+        self.wait()
         assert self.error is None, repr(self.error)
         return self.received
 
