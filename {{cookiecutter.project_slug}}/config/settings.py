@@ -135,6 +135,9 @@ CHANNEL_LAYERS = channel_layers(
 # Frames a socket may fall behind its rooms (while its write buffer is full) before it is
 # closed as a slow reader (4008), so that one slow client never holds up a room.
 WEBSOCKET_SEND_BACKLOG = env.int("WEBSOCKET_SEND_BACKLOG", default=500)
+# /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is
+# off (404). Several processes sum their figures in PROMETHEUS_MULTIPROC_DIR (bin/serve).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # The default cache (login throttling): Redis when configured, so all processes share it.
 CACHES = {"default": redis_cache(REDIS_URL, max_connections=REDIS_MAX_CONNECTIONS)}
@@ -219,7 +222,7 @@ STORAGES = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)

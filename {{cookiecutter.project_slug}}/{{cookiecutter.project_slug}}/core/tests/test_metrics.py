@@ -1,0 +1,41 @@
+"""GET /metrics: off without a token, refused with a wrong one, Prometheus' text with it."""
+
+import pytest
+
+from ..metrics import LIMITED
+
+
+@pytest.fixture
+def token(settings) -> str:
+    settings.METRICS_TOKEN = "a-scrape-token"
+    return settings.METRICS_TOKEN
+
+
+def test_off_without_a_token(client, settings):
+    settings.METRICS_TOKEN = ""
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", "Basic a-scrape-token", "a"])
+def test_refused_without_the_token(client, token, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_figures_with_the_token(client, token):
+    """The figures are Prometheus' text, and they move with what they count."""
+
+    def limits_hit() -> float:
+        response = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/plain")
+        for line in response.content.decode().splitlines():
+            if line.startswith('limits_hit_total{limit="test"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = limits_hit()
+    LIMITED.labels("test").inc()
+    assert limits_hit() == before + 1
