@@ -135,6 +135,18 @@ CHANNEL_LAYERS = channel_layers(
 # Frames a socket may fall behind its rooms (while its write buffer is full) before it is
 # closed as a slow reader (4008), so that one slow client never holds up a room.
 WEBSOCKET_SEND_BACKLOG = env.int("WEBSOCKET_SEND_BACKLOG", default=500)
+# Limits of one client; 0 turns one off. Frames a socket may send a second, and at once; the
+# same for all the sockets of one user together (across processes, in Redis when REDIS_URL
+# is set). A frame past them gets an error frame with retry_after; a client that keeps
+# sending after WEBSOCKET_RATE_LIMIT_STRIKES of those in a row is closed with 4029.
+WEBSOCKET_MESSAGE_RATE = env.float("WEBSOCKET_MESSAGE_RATE", default=10)
+WEBSOCKET_MESSAGE_BURST = env.int("WEBSOCKET_MESSAGE_BURST", default=20)
+USER_MESSAGE_RATE = env.float("USER_MESSAGE_RATE", default=20)
+USER_MESSAGE_BURST = env.int("USER_MESSAGE_BURST", default=40)
+WEBSOCKET_RATE_LIMIT_STRIKES = env.int("WEBSOCKET_RATE_LIMIT_STRIKES", default=20)
+# Sockets one user may have open at once, on every route and process; past it the
+# handshake is refused with 4009.
+USER_MAX_SOCKETS = env.int("USER_MAX_SOCKETS", default=20)
 # /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is
 # off (404). Several processes sum their figures in PROMETHEUS_MULTIPROC_DIR (bin/serve).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

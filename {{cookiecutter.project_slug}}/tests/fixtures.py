@@ -20,11 +20,13 @@ import websockets
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from prometheus_client import REGISTRY
 
 from config.asgi import application
 from config.layers import channel_layers
 from tests.auth import USERS_SCRIPT, Login, live_logins, login
 from tests.processes import (
+    CLIENT_LIMITS_OFF,
     PROJECT_DIR,
     await_server,
     free_port,
@@ -114,6 +116,13 @@ def _local_services_only(settings) -> None:
     settings.REDIS_URL = ""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.CHANNEL_LAYERS = channel_layers("")
+
+
+@pytest.fixture(autouse=True)
+def _no_client_limits(settings) -> None:
+    """Lets tests send as fast as they like; the tests of the limits turn them on."""
+    for name, value in CLIENT_LIMITS_OFF.items():
+        setattr(settings, name, int(value))
 
 
 @pytest.fixture(autouse=True)
@@ -236,6 +245,11 @@ def alice(make_user) -> Login:
 @pytest.fixture
 def bob(make_user) -> Login:
     return login(make_user("bob"))
+
+
+def metric(name: str, **labels: str) -> float:
+    """A figure of this process's metrics (core/metrics.py); 0.0 before anything counted it."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def live_connect(port: int, path: str, login: Login, **kwargs: Any):

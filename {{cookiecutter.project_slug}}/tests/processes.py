@@ -76,6 +76,14 @@ def start_redis(
     return process, f"redis://127.0.0.1:{port}"
 
 
+# The settings that turn off every limit of one client (core/limits.py).
+CLIENT_LIMITS_OFF = {
+    "WEBSOCKET_MESSAGE_RATE": "0",
+    "USER_MESSAGE_RATE": "0",
+    "USER_MAX_SOCKETS": "0",
+}
+
+
 def production_settings(database: Path, redis_url: str) -> dict[str, str]:
     """The environment of a production server on ``database`` and ``redis_url``.
 
@@ -96,6 +104,10 @@ def production_settings(database: Path, redis_url: str) -> dict[str, str]:
         # Every process verifies the tokens the others issued; they outlive the session.
         JWT_SIGNING_KEY=secrets.token_urlsafe(48),
         JWT_ACCESS_TOKEN_LIFETIME="3600",
+        # The load tool and the live tests open a thousand sockets as one or two users, and
+        # post as fast as they can: no client limits (tests/test_limits.py has its own
+        # servers, with the shipped limits).
+        **CLIENT_LIMITS_OFF,
     )
     return env
 

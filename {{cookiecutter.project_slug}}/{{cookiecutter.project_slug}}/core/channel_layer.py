@@ -28,6 +28,7 @@ import contextlib
 import logging
 import random
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +36,7 @@ import msgpack
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
 
+from .metrics import BROADCAST_LATENCY, DROPPED, FRAMES_OUT, REDIS_ERRORS
 from .redis_hosts import Host, redis_client, shard_index
 
 logger = logging.getLogger(__name__)
@@ -205,6 +207,7 @@ class Shard:
                 raise
             except Exception as exc:
                 logger.warning("channel layer: Redis subscription failed (%s), retrying", exc)
+                REDIS_ERRORS.labels("layer").inc()
                 failed = True
                 # redis-py subscribes to every channel again when it reconnects: one
                 # confirmation each, whatever was sent (or lost) before.
@@ -280,10 +283,23 @@ class LoopLayer:
             if mailbox is not None:
                 self.deliver(channel, mailbox, message)
         elif members:
-            message = _unpack(data)
+            # Group messages carry the time of their publish, for the broadcast latency.
+            published, message = _unpack(data)
+            if not isinstance(message, dict):
+                raise TypeError(f"a group message must be a map, not {type(message).__name__}")
+            kind = message.get("type")
+            direct = 0
             for channel, mailbox in list(members.items()):
                 # Handlers share the message; queued copies are the consumers' own.
-                self.deliver(channel, mailbox, message if mailbox.direct else dict(message))
+                if mailbox.direct is not None and kind in mailbox.direct:
+                    direct += 1
+                    self.deliver(channel, mailbox, message)
+                else:
+                    self.deliver(channel, mailbox, dict(message))
+            # Frames that went straight to sockets; the queued ones count as consumers send.
+            if direct:
+                FRAMES_OUT.inc(direct)
+            BROADCAST_LATENCY.observe(max(0.0, time.time() - published))
 
     def resubscribed(self, redis_channel: str) -> None:
         """Tells the local members of a group that its lost subscription is back."""
@@ -302,6 +318,7 @@ class LoopLayer:
             return
         if not delivered:
             self.dropped += 1
+            DROPPED.labels("layer_full").inc()
             logger.warning("channel layer: %s is full, message dropped", channel)
 
     async def new_channel(self, prefix: str) -> str:
@@ -391,7 +408,11 @@ class LoopLayer:
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         name = self.group_channel(group)
-        await self.shard(name).publish(name, _pack(message))
+        try:
+            await self.shard(name).publish(name, _pack((time.time(), message)))
+        except Exception:
+            REDIS_ERRORS.labels("layer").inc()
+            raise
 
     async def close(self) -> None:
         for shard in self.shards:

@@ -13,8 +13,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from . import shutdown
+from . import metrics, shutdown
 from .extensions import SocketExtension, extensions_for
+from .limits import SOCKET_RENEW_INTERVAL, TokenBucket, fail_open, user_limits
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
 from .writer import SocketWriter
 
@@ -58,6 +59,12 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
     }
     accepted = False
     opened_at = 0.0
+    # The code the handshake was refused with (``refuse``), and the code the socket ended
+    # with (the server's close, else the client's), for the metrics.
+    refused_with: int | None = None
+    close_code: int | None = None
+    # Whether the socket counts towards its user's USER_MAX_SOCKETS.
+    counted = False
     # Seconds the handshake (authentication included) may take, as Daphne's
     # --websocket_connect_timeout; Uvicorn has no such limit of its own.
     handshake_timeout = 5.0
@@ -90,6 +97,7 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self.handshake_timeout):
                 if (await receive())["type"] == "websocket.connect":
+                    self._handshake_counted("refused", CloseCode.TRY_AGAIN_LATER)
                     await self.writer.send({"type": "websocket.accept"})
                     await self.writer.send(
                         {"type": "websocket.close", "code": int(CloseCode.TRY_AGAIN_LATER)}
@@ -104,11 +112,36 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         for timer in self.timers.values():
             timer.cancel()
         self.timers.clear()
+        self._ending_counted()
         extensions, self.extensions = self.extensions, []
         for extension in extensions:
             await self._step(f"stopping {type(extension).__name__}", extension.stopped())
         if getattr(self, "channel_name", None):
             await self._step("leaving the groups", self.leave_everything())
+        if self.counted:
+            user_id = self.scope["user"].pk
+            await self._step(
+                "leaving the socket count", self.limits.socket_closed(user_id, self.socket_id)
+            )
+
+    @property
+    def route(self) -> str:
+        """The socket's route in the metrics: its consumer's name ("chat", "notification")."""
+        return type(self).__name__.removesuffix("Consumer").lower()
+
+    def _handshake_counted(self, outcome: str, code: int | None = None) -> None:
+        metrics.HANDSHAKES.labels(
+            self.route, outcome, "" if code is None else str(int(code))
+        ).inc()
+
+    def _ending_counted(self) -> None:
+        if self.accepted and self.refused_with is None:
+            metrics.SOCKETS_OPEN.labels(self.route).dec()
+            code = self.close_code if self.close_code is not None else 1006
+            metrics.CLOSES.labels(self.route, str(code)).inc()
+        elif not self.accepted:
+            # Closed before an answer: the client left, or the handshake timed out.
+            self._handshake_counted("unanswered")
 
     async def _step(self, what: str, step: Awaitable[None]) -> None:
         try:
@@ -160,9 +193,10 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         register(self.channel_name, handlers)
         return True
 
-    def slow_reader_found(self) -> None:
+    def slow_reader_found(self, dropped: int) -> None:
         """Closes a socket whose backlog of pushed frames overflowed (frames were lost)."""
         logger.warning("socket %s closed: it reads too slowly", self.scope["path"])
+        metrics.DROPPED.labels("slow_reader").inc(dropped)
         self.slow_close = asyncio.create_task(
             self.close(code=CloseCode.SLOW_READER, reason="reading too slowly")
         )
@@ -202,9 +236,36 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             with contextlib.suppress(Exception):
                 await self.close(code=CloseCode.MAX_AGE, reason="maximum socket age reached")
 
+    async def authenticate(self) -> bool:
+        """The accounts app's authentication, then the user's cap on open sockets."""
+        if not await super().authenticate():
+            return False
+        cap = settings.USER_MAX_SOCKETS
+        if not cap:
+            return True
+        user_id = self.scope["user"].pk
+        self.socket_id = getattr(self, "channel_name", None) or f"{id(self):x}"
+        self.limits = user_limits()
+        opened = self.limits.socket_opened(user_id, self.socket_id, cap)
+        if not await fail_open("the socket cap", opened, True):
+            metrics.LIMITED.labels("sockets").inc()
+            await self.refuse(CloseCode.TOO_MANY_SOCKETS, f"at most {cap} open sockets a user")
+            return False
+        self.counted = True
+        self.later("socket count", SOCKET_RENEW_INTERVAL, self._socket_count_renewed)
+        return True
+
+    async def _socket_count_renewed(self) -> None:
+        renewed = self.limits.socket_renewed(self.scope["user"].pk, self.socket_id)
+        await fail_open("the socket cap", renewed, None)
+        self.later("socket count", SOCKET_RENEW_INTERVAL, self._socket_count_renewed)
+
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         await super().accept(subprotocol, headers)
         self.accepted = True
+        if self.refused_with is None:
+            self._handshake_counted("accepted")
+            metrics.SOCKETS_OPEN.labels(self.route).inc()
         age = asyncio.get_running_loop().time() - self.opened_at
         self.later("deadline", max(0.0, socket_max_age() - age), self.max_age_reached)
         shutdown.watch()
@@ -214,6 +275,9 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         self.groups_joined: list[str] = []
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.extensions: list[SocketExtension] = []
+        # The socket's own message rate; made at its first frame (most sockets only listen).
+        self.bucket: TokenBucket | None = None
+        self.strikes = 0
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -247,12 +311,22 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         # Servers check the type: Daphne (autobahn) refuses an IntEnum with a 1011.
-        await super().close(code if code is None or code is True else int(code), reason)
+        code = code if code is None or code is True else int(code)
+        if self.close_code is None:
+            self.close_code = 1000 if code is None or code is True else code
+        await super().close(code, reason)
 
     async def refuse(self, code: CloseCode, reason: str) -> None:
         """Accepts the handshake, then closes with ``code`` so that the client learns it."""
+        self.refused_with = int(code)
+        self._handshake_counted("refused", code)
         await self.accept()
         await self.close(code=code, reason=reason)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if self.close_code is None:
+            self.close_code = message.get("code", 1006)
+        await super().websocket_disconnect(message)
 
     async def layer_resubscribed(self, event: dict[str, Any]) -> None:
         """A group's lost subscription is back (core/channel_layer.py); what was published
@@ -267,6 +341,14 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         A frame that fails in a way no check foresaw (a bug, a database error) is logged
         and answered with an ``internal_error`` frame, never with the server's 1011.
         """
+        metrics.FRAMES_IN.inc()
+        if self.close_code is not None:
+            return  # sent before the client heard of the close
+        retry_after = await self.rate_limit_wait()
+        if retry_after:
+            await self.rate_limited(retry_after)
+            return
+        self.strikes = 0
         try:
             data = frame_parse(text_data, max_length=settings.WEBSOCKET_FRAME_MAX_LENGTH)
             if data.get("type") == "auth":
@@ -279,9 +361,44 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             logger.exception("frame on %s failed", self.scope["path"])
             await self.send_error("internal_error", "the frame could not be handled; retry")
 
+    async def rate_limit_wait(self) -> float:
+        """Takes this frame from the socket's bucket, then the user's: 0.0, or seconds to wait."""
+        if settings.WEBSOCKET_MESSAGE_RATE:
+            if self.bucket is None:
+                rate, burst = settings.WEBSOCKET_MESSAGE_RATE, settings.WEBSOCKET_MESSAGE_BURST
+                self.bucket = TokenBucket(rate, burst)
+            wait = self.bucket.take()
+            if wait:
+                return wait
+        if not settings.USER_MESSAGE_RATE:
+            return 0.0
+        take = user_limits().take(
+            self.scope["user"].pk, settings.USER_MESSAGE_RATE, settings.USER_MESSAGE_BURST
+        )
+        return await fail_open("the user's message rate", take, 0.0)
+
+    async def rate_limited(self, retry_after: float) -> None:
+        """Refuses a frame past the rate; closes the socket of a client that does not slow down."""
+        metrics.LIMITED.labels("messages").inc()
+        self.strikes += 1
+        if self.strikes > settings.WEBSOCKET_RATE_LIMIT_STRIKES:
+            logger.warning("socket %s closed: it kept sending past its rate", self.scope["path"])
+            await self.close(code=CloseCode.RATE_LIMITED, reason="too many messages")
+            return
+        detail = "too many messages: the frame was not handled; send it again after retry_after"
+        await self.send(
+            text_data=error_frame("rate_limited", detail, retry_after=round(retry_after, 3))
+        )
+
     async def frame_received(self, data: dict[str, Any]) -> None:
         await self.send_error("read_only", "this socket does not take frames")
 
     async def send_error(self, code: str, detail: str) -> None:
         """Sends an error frame; the socket stays open."""
         await self.send(text_data=error_frame(code, detail))
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        metrics.FRAMES_OUT.inc()
+        await super().send(text_data, bytes_data, close)

@@ -49,7 +49,8 @@ LIMITED = Counter(
 )
 REDIS_ERRORS = Counter(
     "redis_errors",
-    "Redis operations that failed, by component (layer, presence, broadcast, cache).",
+    "Redis operations that failed, by component: layer (publishes, broadcasts from requests "
+    "and signals included, and subscriptions), presence, limits.",
     ["component"],
 )
 PRESENCE_MEMBERS = Gauge(

@@ -15,12 +15,18 @@ class CloseCode(IntEnum):
     # The socket fell WEBSOCKET_SEND_BACKLOG frames behind its room: frames were dropped.
     # Reconnect (and resume from the last message id).
     SLOW_READER = 4008
+    # The user has USER_MAX_SOCKETS sockets open already (on any route or process): close
+    # one, or reconnect later.
+    TOO_MANY_SOCKETS = 4009
     # The server could not admit the socket now (Redis or the database away): reconnect
     # with back-off. As 1013 (Try Again Later), which Daphne does not let applications send.
     TRY_AGAIN_LATER = 4013
     # The socket reached WEBSOCKET_MAX_AGE: reconnect at once. Not 1001: Daphne lets an
     # application send only 1000 and 3000-4999.
     MAX_AGE = 4010
+    # The client kept sending past its message rate after WEBSOCKET_RATE_LIMIT_STRIKES
+    # error frames with retry_after: reconnect with back-off, and send more slowly.
+    RATE_LIMITED = 4029
     # The server is stopping or restarting (SIGTERM): reconnect with back-off. Sent by the
     # server (Uvicorn itself; core/shutdown.py for Daphne), never through the application.
     SERVICE_RESTART = 1012
@@ -95,5 +101,5 @@ def _storable(value: Any) -> None:
             raise FrameError("invalid_text", "the frame holds a lone surrogate") from None
 
 
-def error_frame(code: str, detail: str) -> str:
-    return json.dumps({"type": "error", "code": code, "detail": detail})
+def error_frame(code: str, detail: str, **fields: Any) -> str:
+    return json.dumps({"type": "error", "code": code, "detail": detail, **fields})

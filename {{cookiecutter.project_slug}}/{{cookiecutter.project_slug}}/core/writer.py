@@ -56,7 +56,7 @@ class SocketWriter:
 
     __slots__ = ("_backlog", "_flusher", "_held", "_send", "failed", "limit", "on_overflow")
 
-    def __init__(self, send: Send, *, limit: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(self, send: Send, *, limit: int, on_overflow: Callable[[int], None]) -> None:
         self._send = send
         self.limit = limit
         self.on_overflow = on_overflow
@@ -191,7 +191,12 @@ class SocketWriter:
 
     def _overflow(self) -> None:
         self.failed = True
+        # The frame that overflowed, and the pushed frames that waited.
+        dropped = 1 + len(self._held or ())
         self._held = None
         # The consumer's own messages still wait in the backlog: only pushed frames go.
-        self._backlog = collections.deque(i for i in self._backlog or () if i[1] is not None)
-        self.on_overflow()
+        backlog = self._backlog or ()
+        kept = collections.deque(item for item in backlog if item[1] is not None)
+        dropped += len(backlog) - len(kept)
+        self._backlog = kept
+        self.on_overflow(dropped)

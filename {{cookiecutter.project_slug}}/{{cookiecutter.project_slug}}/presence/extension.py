@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..core.extensions import SocketExtension
+from ..core.metrics import PRESENCE_MEMBERS, REDIS_ERRORS
 from .stores import Member, presence_store
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def pruning_allowed() -> bool:
 def _heartbeat_failed() -> None:
     global _last_failure
     _last_failure = time.monotonic()
+    REDIS_ERRORS.labels("presence").inc()
 
 
 def diff_group(topic: str) -> str:
@@ -90,6 +92,7 @@ class PresenceExtension(SocketExtension):
         # The heartbeats first: entries that cannot be written now (Redis away) are
         # written by the next refresh, and the socket stays open meanwhile.
         self.task = asyncio.create_task(self._refresh_forever())
+        PRESENCE_MEMBERS.inc(len(self.topics))
         store = presence_store()
         for topic in self.topics:
             try:
@@ -123,6 +126,7 @@ class PresenceExtension(SocketExtension):
             # so the loop also stops on the flag; it has ended before the leave, so that its
             # last heartbeat cannot land after it and keep a gone socket present.
             await asyncio.wait({self.task}, timeout=5)
+            PRESENCE_MEMBERS.dec(len(self.topics))
         store = presence_store()
         for topic in self.topics:
             # Each topic on its own: one that fails still lets the others be left.
@@ -131,6 +135,7 @@ class PresenceExtension(SocketExtension):
                 if member:
                     await self._publish(topic, diff_frame(leaves=[member]))
             except Exception:
+                REDIS_ERRORS.labels("presence").inc()
                 logger.warning("presence: leaving %s failed", topic, exc_info=True)
 
     async def event(self, message: dict[str, Any]) -> None:

@@ -1,0 +1,95 @@
+"""A client's limits on the chat socket: its message rate, its user's, its user's sockets."""
+
+import json
+
+import pytest
+
+from tests.fixtures import communicator, joined, metric, receive_close
+
+from ...core import limits
+from ...core.protocol import CloseCode
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("layer")]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory_limits(monkeypatch) -> None:
+    """Counts of this process start empty for each test (Redis is flushed by `layer`)."""
+    monkeypatch.setattr(limits, "_memory", limits.MemoryUserLimits())
+
+
+async def post(client, text: str) -> None:
+    await client.send_to(text_data=json.dumps({"message": text}))
+
+
+async def test_past_its_rate_a_socket_is_told_then_closed(alice, bob, settings):
+    """Frames past the burst get rate_limited with retry_after and are not handled; a client
+    that keeps going is closed with 4029. The room sees only what was let through."""
+    settings.WEBSOCKET_MESSAGE_RATE = 0.01  # no token comes back during the test
+    settings.WEBSOCKET_MESSAGE_BURST = 3
+    settings.WEBSOCKET_RATE_LIMIT_STRIKES = 2
+    flooder = await joined("/ws/chat/flood/", alice)
+    bystander = await joined("/ws/chat/flood/", bob)
+    limited = metric("limits_hit_total", limit="messages")
+    for n in range(6):
+        await post(flooder, f"flood {n}")
+    frames = [await flooder.receive_json_from(timeout=5) for _ in range(5)]
+    assert [f["message"] for f in frames if f["type"] == "chat.message"] == [
+        "flood 0",
+        "flood 1",
+        "flood 2",
+    ]
+    errors = [f for f in frames if f["type"] == "error"]
+    assert [e["code"] for e in errors] == ["rate_limited", "rate_limited"]
+    assert all(e["retry_after"] > 0 for e in errors)
+    assert (await receive_close(flooder))["code"] == CloseCode.RATE_LIMITED
+    seen = [(await bystander.receive_json_from(timeout=5))["message"] for _ in range(3)]
+    assert seen == ["flood 0", "flood 1", "flood 2"]
+    assert await bystander.receive_nothing(timeout=0.3)
+    assert metric("limits_hit_total", limit="messages") == limited + 3
+    await bystander.disconnect()
+
+
+async def test_a_users_sockets_share_one_rate(alice, settings):
+    """Two sockets of one user draw on the user's bucket: together they get its burst."""
+    settings.USER_MESSAGE_RATE = 0.01
+    settings.USER_MESSAGE_BURST = 2
+    first = await joined("/ws/chat/shared/", alice)
+    second = await joined("/ws/chat/shared/", alice)
+    for client in (first, second, first):
+        await post(client, "hi")
+    kinds = [(await first.receive_json_from(timeout=5))["type"] for _ in range(3)]
+    assert sorted(kinds) == ["chat.message", "chat.message", "error"]
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_a_slow_client_is_never_limited(alice, settings):
+    """Within the rate nothing is refused: the limit only touches a client past it."""
+    settings.WEBSOCKET_MESSAGE_BURST = 2
+    settings.WEBSOCKET_MESSAGE_RATE = 1000
+    client = await joined("/ws/chat/calm/", alice)
+    for n in range(20):
+        await post(client, f"calm {n}")
+        frame = await client.receive_json_from(timeout=5)
+        assert frame["type"] == "chat.message", frame
+    await client.disconnect()
+
+
+async def test_a_user_past_the_socket_cap_is_refused_until_one_closes(alice, settings):
+    settings.USER_MAX_SOCKETS = 2
+    open_before = metric("sockets_open", route="chat")
+    clients = [await joined(f"/ws/chat/tab-{n}/", alice) for n in range(2)]
+    assert metric("sockets_open", route="chat") == open_before + 2
+    refused = metric("socket_handshakes_total", route="chat", outcome="refused", code="4009")
+    extra = communicator("/ws/chat/tab-3/", login=alice)
+    assert (await extra.connect())[0]
+    assert (await receive_close(extra))["code"] == CloseCode.TOO_MANY_SOCKETS
+    assert metric("socket_handshakes_total", route="chat", outcome="refused", code="4009") == (
+        refused + 1
+    )
+    await clients[0].disconnect()
+    again = await joined("/ws/chat/tab-3/", alice)
+    await again.disconnect()
+    await clients[1].disconnect()
+    assert metric("sockets_open", route="chat") == open_before
