@@ -147,6 +147,9 @@ WEBSOCKET_RATE_LIMIT_STRIKES = env.int("WEBSOCKET_RATE_LIMIT_STRIKES", default=2
 # Sockets one user may have open at once, on every route and process; past it the
 # handshake is refused with 4009.
 USER_MAX_SOCKETS = env.int("USER_MAX_SOCKETS", default=20)
+# Frames of one socket the server may hold unread (Daphne queues them without bound;
+# Uvicorn stops reading): past it the socket is closed with 4029. 0 turns it off.
+WEBSOCKET_RECEIVE_BACKLOG = env.int("WEBSOCKET_RECEIVE_BACKLOG", default=100)
 # /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is
 # off (404). Several processes sum their figures in PROMETHEUS_MULTIPROC_DIR (bin/serve).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -1,6 +1,7 @@
 """Fixtures shared by every test: real Redis, channel layers, servers and logged-in sockets."""
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 from config.asgi import application
 from config.layers import channel_layers
@@ -247,6 +250,26 @@ def bob(make_user) -> Login:
     return login(make_user("bob"))
 
 
+def scrape(port: int, env: dict[str, str]) -> dict[tuple[str, frozenset], float]:
+    """The figures /metrics of a live server reports (for every process of its directory)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics",
+        headers={"Authorization": f"Bearer {env['METRICS_TOKEN']}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def figure(figures: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
+    """One figure of ``scrape``'s, 0.0 if nothing counted it yet."""
+    return figures.get((name, frozenset(labels.items())), 0.0)
+
+
 def metric(name: str, **labels: str) -> float:
     """A figure of this process's metrics (core/metrics.py); 0.0 before anything counted it."""
     return REGISTRY.get_sample_value(name, labels) or 0.0
@@ -397,30 +420,39 @@ def stop_server(process: subprocess.Popen) -> None:
         raise
 
 
+@contextlib.contextmanager
+def server_cluster(env: dict[str, str], log_path: Path) -> Iterator[dict[int, subprocess.Popen]]:
+    """Two server processes (Daphne or Uvicorn) started with the production command, by port.
+
+    Whatever still runs at the end is killed: graceful shutdown is the SIGTERM test's, on a
+    server of its own.
+    """
+    ports = free_ports(2)
+    with log_path.open("ab") as log:
+        # Both start at once (each takes a second or two of CPU to import Django).
+        processes = {port: spawn_server(env, port, log) for port in ports}
+    try:
+        for port, process in processes.items():
+            await_server(process, port)
+        yield processes
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+        for process in processes.values():
+            process.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def server_processes(
     production_env: dict[str, str], server_log: Path
 ) -> Iterator[dict[int, subprocess.Popen]]:
-    """Two server processes (Daphne or Uvicorn) started with the production command, by port.
+    """The live servers: two processes on the session's Redis and database.
 
-    A test marked ``run_last(1)`` may kill one (presence after a crash); whatever still runs
-    is killed afterwards: graceful shutdown is the SIGTERM test's, on a server of its own.
+    A test marked ``run_last(1)`` may kill one (presence after a crash).
     """
-    ports = free_ports(2)
-    with server_log.open("ab") as log:
-        # Both start at once (each takes a second or two of CPU to import Django).
-        processes = {port: spawn_server(production_env, port, log) for port in ports}
-        try:
-            for port, process in processes.items():
-                await_server(process, port)
-            yield processes
-        finally:
-            # Killed: their graceful shutdown is the SIGTERM test's to check.
-            for process in processes.values():
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)
-            for process in processes.values():
-                process.wait(timeout=30)
+    with server_cluster(production_env, server_log) as processes:
+        yield processes
 
 
 @pytest.fixture(scope="session")

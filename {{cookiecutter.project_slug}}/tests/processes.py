@@ -81,6 +81,7 @@ CLIENT_LIMITS_OFF = {
     "WEBSOCKET_MESSAGE_RATE": "0",
     "USER_MESSAGE_RATE": "0",
     "USER_MAX_SOCKETS": "0",
+    "WEBSOCKET_RECEIVE_BACKLOG": "0",
 }
 
 
@@ -104,6 +105,9 @@ def production_settings(database: Path, redis_url: str) -> dict[str, str]:
         # Every process verifies the tokens the others issued; they outlive the session.
         JWT_SIGNING_KEY=secrets.token_urlsafe(48),
         JWT_ACCESS_TOKEN_LIFETIME="3600",
+        # /metrics as in production: several processes summed in one directory.
+        METRICS_TOKEN=secrets.token_urlsafe(24),
+        PROMETHEUS_MULTIPROC_DIR=str(database.parent / f"metrics-{database.stem}"),
         # The load tool and the live tests open a thousand sockets as one or two users, and
         # post as fast as they can: no client limits (tests/test_limits.py has its own
         # servers, with the shipped limits).

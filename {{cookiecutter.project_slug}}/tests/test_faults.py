@@ -16,9 +16,9 @@ import pytest
 import websockets
 
 from tests.auth import Login
-from tests.fixtures import Production, RestartableRedis, require_binary
+from tests.fixtures import Production, RestartableRedis, require_binary, server_cluster
 from tests.fixtures import live_connect as connect
-from tests.processes import await_server, free_ports, spawn_server, start_redis
+from tests.processes import start_redis
 
 pytestmark = pytest.mark.live
 
@@ -49,18 +49,10 @@ def cluster(
     binary = require_binary("redis-server", brew="redis")
     restartable_redis = RestartableRedis(binary, tmp_path, *start_redis(binary, tmp_path))
     env = {**production.env, "REDIS_URL": f"{restartable_redis.url}/0"}
-    ports = free_ports(2)
-    with (tmp_path / "servers.log").open("ab") as log:
-        processes = [spawn_server(env, port, log) for port in ports]
     try:
-        for process, port in zip(processes, ports, strict=True):
-            await_server(process, port)
-        yield Cluster(restartable_redis, ports, processes, live_users)
+        with server_cluster(env, tmp_path / "servers.log") as processes:
+            yield Cluster(restartable_redis, list(processes), list(processes.values()), live_users)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
         restartable_redis.stop()
 
 

@@ -78,6 +78,11 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             limit=settings.WEBSOCKET_SEND_BACKLOG,
             on_overflow=self.slow_reader_found,
         )
+        # Daphne (and Channels' test client) queue a socket's frames without bound, in the
+        # queue whose get() is receive: the consumer watches its length (receive()).
+        # Uvicorn stops reading a socket until the application took its last frame.
+        queue = getattr(receive, "__self__", None)
+        self.server_queue = queue if isinstance(queue, asyncio.Queue) else None
         try:
             await super().__call__(scope, receive, self.writer.send)
         except Exception:
@@ -344,6 +349,12 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         metrics.FRAMES_IN.inc()
         if self.close_code is not None:
             return  # sent before the client heard of the close
+        queue, backlog = self.server_queue, settings.WEBSOCKET_RECEIVE_BACKLOG
+        if queue is not None and backlog and queue.qsize() > backlog:
+            metrics.LIMITED.labels("receive_backlog").inc()
+            logger.warning("socket %s closed: it sends faster than it is read", self.scope["path"])
+            await self.close(code=CloseCode.RATE_LIMITED, reason="sending too fast")
+            return
         retry_after = await self.rate_limit_wait()
         if retry_after:
             await self.rate_limited(retry_after)
@@ -387,7 +398,9 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             return
         detail = "too many messages: the frame was not handled; send it again after retry_after"
         await self.send(
-            text_data=error_frame("rate_limited", detail, retry_after=round(retry_after, 3))
+            text_data=error_frame(
+                "rate_limited", detail, retry_after=max(0.001, round(retry_after, 3))
+            )
         )
 
     async def frame_received(self, data: dict[str, Any]) -> None:

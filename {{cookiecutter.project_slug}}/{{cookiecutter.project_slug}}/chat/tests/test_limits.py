@@ -54,25 +54,33 @@ async def test_a_users_sockets_share_one_rate(alice, settings):
     """Two sockets of one user draw on the user's bucket: together they get its burst."""
     settings.USER_MESSAGE_RATE = 0.01
     settings.USER_MESSAGE_BURST = 2
-    first = await joined("/ws/chat/shared/", alice)
-    second = await joined("/ws/chat/shared/", alice)
+    first = await joined("/ws/chat/one-tab/", alice)
+    second = await joined("/ws/chat/another-tab/", alice)
+    kinds = []
     for client in (first, second, first):
         await post(client, "hi")
-    kinds = [(await first.receive_json_from(timeout=5))["type"] for _ in range(3)]
-    assert sorted(kinds) == ["chat.message", "chat.message", "error"]
+        kinds.append((await client.receive_json_from(timeout=5))["type"])
+    assert kinds == ["chat.message", "chat.message", "error"]
     await first.disconnect()
     await second.disconnect()
 
 
-async def test_a_slow_client_is_never_limited(alice, settings):
-    """Within the rate nothing is refused: the limit only touches a client past it."""
-    settings.WEBSOCKET_MESSAGE_BURST = 2
-    settings.WEBSOCKET_MESSAGE_RATE = 1000
+async def test_a_client_within_its_rate_is_never_limited(alice, settings, monkeypatch):
+    """One frame per interval, for as long as it likes: never refused (a clock the test
+    moves, so that the test's own speed does not matter)."""
+    settings.WEBSOCKET_MESSAGE_RATE = 10
+    settings.WEBSOCKET_MESSAGE_BURST = 1
+    now = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: now[0])
     client = await joined("/ws/chat/calm/", alice)
     for n in range(20):
+        now[0] += 0.1
         await post(client, f"calm {n}")
         frame = await client.receive_json_from(timeout=5)
         assert frame["type"] == "chat.message", frame
+    # The same client, one frame early: refused.
+    await post(client, "early")
+    assert (await client.receive_json_from(timeout=5))["code"] == "rate_limited"
     await client.disconnect()
 
 
@@ -93,3 +101,18 @@ async def test_a_user_past_the_socket_cap_is_refused_until_one_closes(alice, set
     await again.disconnect()
     await clients[1].disconnect()
     assert metric("sockets_open", route="chat") == open_before
+
+
+async def test_a_socket_whose_unread_frames_pile_up_is_closed(alice, settings):
+    """Daphne queues frames without bound (as the test client does): past
+    WEBSOCKET_RECEIVE_BACKLOG unread ones the socket is closed with 4029, unhandled."""
+    settings.WEBSOCKET_RECEIVE_BACKLOG = 10
+    client = await joined("/ws/chat/burst/", alice)
+    for n in range(30):
+        await post(client, f"burst {n}")  # queued at once: the consumer has not run yet
+    output = []
+    while (frame := await client.receive_output(timeout=5))["type"] != "websocket.close":
+        output.append(frame)
+    assert frame["code"] == CloseCode.RATE_LIMITED
+    assert len(output) < 30 - settings.WEBSOCKET_RECEIVE_BACKLOG
+    await client.disconnect()
