@@ -156,6 +156,17 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # The default cache (login throttling): Redis when configured, so all processes share it.
 CACHES = {"default": redis_cache(REDIS_URL, max_connections=REDIS_MAX_CONNECTIONS)}
+# Login throttling (accounts/throttle.py) on every endpoint that takes a password: attempts
+# per account and per client address in a window of LOGIN_FAILURE_WINDOW seconds; past
+# either limit, logins are refused until the window ends. Successes are not counted.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=300)
+if min(LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW) < 1:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT and LOGIN_FAILURE_WINDOW must be "
+        "at least 1: they are attempts per account, attempts per address, and seconds."
+    )
 
 {%- if cookiecutter.use_presence %}
 # Presence: every socket renews its entry (and its channel-layer groups) every
@@ -206,9 +217,6 @@ JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
 JWT_REFRESH_TOKEN_LIFETIME = env.int("JWT_REFRESH_TOKEN_LIFETIME", default=86400)
 JWT_ISSUER = env.str("JWT_ISSUER", default="{{ cookiecutter.project_slug }}")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="{{ cookiecutter.project_slug }}")
-# Failed logins from one address before the token endpoint answers 429, and for how long.
-LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=300)
 {%- endif %}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,12 +3,20 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from {{ cookiecutter.project_slug }}.accounts import views as accounts
+from {{ cookiecutter.project_slug }}.accounts.forms import AdminLoginForm
+
+# Both login pages check passwords through the login throttle (accounts/throttle.py).
+admin.site.login_form = AdminLoginForm
+
 urlpatterns = [
     path("", include("{{ cookiecutter.project_slug }}.chat.urls")),
     path("", include("{{ cookiecutter.project_slug }}.core.urls")),
+    path("accounts/login/", accounts.login, name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
 {%- if cookiecutter.auth == "jwt" %}
     path("api/auth/", include("{{ cookiecutter.project_slug }}.accounts.urls")),
 {%- endif %}
+    path("admin/login/", accounts.admin_login),
     path("admin/", admin.site.urls),
 ]
