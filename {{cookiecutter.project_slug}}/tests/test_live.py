@@ -128,8 +128,9 @@ def test_a_member_that_stops_reading_never_holds_up_its_room(servers, live_users
         assert received == SLOW_READER_MESSAGES
 
 
-def test_the_production_server_drops_frames_over_1_mib(servers, live_users):
-    """It closes a socket that sends over 1 MiB with 1009; the room hears nothing of it."""
+def test_the_production_server_drops_frames_over_its_limit(servers, live_users):
+    """It closes a socket that sends a frame over its limit (1 MiB here, far past it) with
+    1009; the room hears nothing of it. tests/test_limits.py checks the limit itself."""
     alice, bob = live_users["alice"], live_users["bob"]
 
     async def scenario() -> int | None:

@@ -50,7 +50,7 @@ LIMITED = Counter(
 REDIS_ERRORS = Counter(
     "redis_errors",
     "Redis operations that failed, by component: layer (publishes, broadcasts from requests "
-    "and signals included, and subscriptions), presence, limits.",
+    "and signals included, and subscriptions), presence, limits, cache (login throttling).",
     ["component"],
 )
 PRESENCE_MEMBERS = Gauge(
