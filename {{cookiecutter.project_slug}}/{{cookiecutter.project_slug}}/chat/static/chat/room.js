@@ -8,14 +8,25 @@
   const form = document.getElementById("compose");
   const input = document.getElementById("message");
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  // Scripts loaded before this one (presence.js) may ask for more frames.
-  const query = window.chatSocketQuery ? `?${window.chatSocketQuery}` : "";
-  const url = `${scheme}://${window.location.host}/ws/chat/${encodeURIComponent(roomName)}/${query}`;
+  const base = `${scheme}://${window.location.host}/ws/chat/${encodeURIComponent(roomName)}/`;
+  // A socket that stayed open this long resets the back-off: one that drops at once
+  // (a server refusing, a restart storm) keeps backing off.
+  const STABLE_MS = 10000;
   const loginUrl = "/accounts/login/?next=" + encodeURIComponent(window.location.pathname);
   let socket = null;
   let lastId = 0;
   let retry = 0;
   let refreshTimer = null;
+  let stableTimer = null;
+
+  // Scripts loaded before this one (presence.js) may ask for more frames; after a
+  // reconnect the server sends exactly what was missed since lastId.
+  function socketUrl() {
+    const params = new URLSearchParams(window.chatSocketQuery || "");
+    if (lastId > 0) params.set("last_id", String(lastId));
+    const query = params.toString();
+    return query ? `${base}?${query}` : base;
+  }
 
   function line(text, kind) {
     const item = document.createElement("li");
@@ -55,8 +66,8 @@
       protocols = ["bearer", token.access];
       scheduleRefresh(token.expires_in);
     }
-    socket = new WebSocket(url, protocols);
-    socket.onopen = () => { retry = 0; };
+    socket = new WebSocket(socketUrl(), protocols);
+    socket.onopen = () => { stableTimer = setTimeout(() => { retry = 0; }, STABLE_MS); };
     socket.onmessage = (event) => {
       const data = JSON.parse(event.data);
       if (data.type === "auth.ok") return;
@@ -65,7 +76,11 @@
         document.dispatchEvent(new CustomEvent("chat:frame", { detail: data }));
         return;
       }
-      if (data.type === "error") { line(`error: ${data.detail}`, "error"); return; }
+      if (data.type === "error") {
+        const wait = data.code === "rate_limited" ? ` (wait ${data.retry_after} s)` : "";
+        line(`error: ${data.detail}${wait}`, "error");
+        return;
+      }
       if (typeof data.id === "number") {
         if (data.id <= lastId) return;  // already shown (history after a reconnect)
         lastId = data.id;
@@ -74,9 +89,12 @@
     };
     socket.onclose = (event) => {
       clearTimeout(refreshTimer);
+      clearTimeout(stableTimer);
       if (event.code === 4001 && socketAuth === "session") { window.location.href = loginUrl; return; }
       if (event.code === 4000 || event.code === 4003) { line(`closed: ${event.reason || event.code}`, "error"); return; }
-      const delay = Math.min(30000, 500 * 2 ** retry++) * (0.5 + Math.random() / 2);
+      if (event.code === 4009) line("too many open tabs or windows: close one", "error");
+      // At its maximum age (4010, already spread over a tenth of it): back at once.
+      const delay = event.code === 4010 ? 0 : Math.min(30000, 500 * 2 ** retry++) * (0.5 + Math.random() / 2);
       line(`disconnected, reconnecting in ${Math.round(delay / 1000)} s`, "status");
       setTimeout(connect, delay);
     };
