@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "{{ cookiecutter.project_slug }}.core.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -253,17 +254,27 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "plain" lines, or "json": one object a line, with the id of its request or socket.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f'LOG_FORMAT must be "plain" or "json", not {LOG_FORMAT!r}')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Tokens may arrive in query strings; no log line may carry one.
-    "filters": {"redact_query": {"()": "config.log_filters.RedactQueryString"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "{{ cookiecutter.project_slug }}.core.logs.JsonFormatter"},
+    },
+    "filters": {
+        # Tokens may arrive in query strings; no log line may carry one.
+        "redact_query": {"()": "config.log_filters.RedactQueryString"},
+        "log_context": {"()": "{{ cookiecutter.project_slug }}.core.logs.LogContext"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_query"],
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_query", "log_context"],
         }
     },
     "root": {"handlers": ["console"], "level": "WARNING"},

@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from . import metrics, shutdown
+from . import logs, metrics, shutdown
 from .extensions import SocketExtension, extensions_for
 from .limits import SOCKET_RENEW_INTERVAL, TokenBucket, fail_open, user_limits
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
@@ -70,6 +70,9 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
     handshake_timeout = 5.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Its log lines carry the handshake's X-Request-ID (nginx's), or an id of their own.
+        given = dict(scope.get("headers", ())).get(b"x-request-id", b"")
+        logs.current_id.set(logs.id_given(given.decode("latin-1")))
         # Every message to the socket goes through the writer, in order: the consumer's
         # own (awaited) and frames the channel layer pushes straight to the socket.
         # The server's own send when a middleware that adds nothing to sockets kept it.
