@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 
 from . import logs, metrics, shutdown
 from .extensions import SocketExtension, extensions_for
-from .limits import SOCKET_RENEW_INTERVAL, TokenBucket, fail_open, user_limits
+from .limits import SOCKET_RENEW_INTERVAL, SocketLimits
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
 from .writer import SocketWriter
 
@@ -63,8 +63,8 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
     # with (the server's close, else the client's), for the metrics.
     refused_with: int | None = None
     close_code: int | None = None
-    # Whether the socket counts towards its user's USER_MAX_SOCKETS.
-    counted = False
+    # Its user's limits (core/limits.py), once authenticated.
+    limits: SocketLimits | None = None
     # Seconds the handshake (authentication included) may take, as Daphne's
     # --websocket_connect_timeout; Uvicorn has no such limit of its own.
     handshake_timeout = 5.0
@@ -126,11 +126,8 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             await self._step(f"stopping {type(extension).__name__}", extension.stopped())
         if getattr(self, "channel_name", None):
             await self._step("leaving the groups", self.leave_everything())
-        if self.counted:
-            user_id = self.scope["user"].pk
-            await self._step(
-                "leaving the socket count", self.limits.socket_closed(user_id, self.socket_id)
-            )
+        if self.limits is not None:
+            await self._step("leaving the socket count", self.limits.closed())
 
     @property
     def route(self) -> str:
@@ -248,24 +245,18 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         """The accounts app's authentication, then the user's cap on open sockets."""
         if not await super().authenticate():
             return False
-        cap = settings.USER_MAX_SOCKETS
-        if not cap:
-            return True
-        user_id = self.scope["user"].pk
-        self.socket_id = getattr(self, "channel_name", None) or f"{id(self):x}"
-        self.limits = user_limits()
-        opened = self.limits.socket_opened(user_id, self.socket_id, cap)
-        if not await fail_open("the socket cap", opened, True):
-            metrics.LIMITED.labels("sockets").inc()
+        socket = getattr(self, "channel_name", None) or f"{id(self):x}"
+        self.limits = SocketLimits(self.scope["user"].pk, socket)
+        if not await self.limits.admitted():
+            cap = settings.USER_MAX_SOCKETS
             await self.refuse(CloseCode.TOO_MANY_SOCKETS, f"at most {cap} open sockets a user")
             return False
-        self.counted = True
-        self.later("socket count", SOCKET_RENEW_INTERVAL, self._socket_count_renewed)
+        if self.limits.counted:
+            self.later("socket count", SOCKET_RENEW_INTERVAL, self._socket_count_renewed)
         return True
 
     async def _socket_count_renewed(self) -> None:
-        renewed = self.limits.socket_renewed(self.scope["user"].pk, self.socket_id)
-        await fail_open("the socket cap", renewed, None)
+        await self.limits.renewed()
         self.later("socket count", SOCKET_RENEW_INTERVAL, self._socket_count_renewed)
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
@@ -283,9 +274,6 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         self.groups_joined: list[str] = []
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.extensions: list[SocketExtension] = []
-        # The socket's own message rate; made at its first frame (most sockets only listen).
-        self.bucket: TokenBucket | None = None
-        self.strikes = 0
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -358,11 +346,10 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             logger.warning("socket %s closed: it sends faster than it is read", self.scope["path"])
             await self.close(code=CloseCode.RATE_LIMITED, reason="sending too fast")
             return
-        retry_after = await self.rate_limit_wait()
+        retry_after = await self.limits.frame_wait() if self.limits is not None else 0.0
         if retry_after:
             await self.rate_limited(retry_after)
             return
-        self.strikes = 0
         try:
             data = frame_parse(text_data, max_length=settings.WEBSOCKET_FRAME_MAX_LENGTH)
             if data.get("type") == "auth":
@@ -375,27 +362,9 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             logger.exception("frame on %s failed", self.scope["path"])
             await self.send_error("internal_error", "the frame could not be handled; retry")
 
-    async def rate_limit_wait(self) -> float:
-        """Takes this frame from the socket's bucket, then the user's: 0.0, or seconds to wait."""
-        if settings.WEBSOCKET_MESSAGE_RATE:
-            if self.bucket is None:
-                rate, burst = settings.WEBSOCKET_MESSAGE_RATE, settings.WEBSOCKET_MESSAGE_BURST
-                self.bucket = TokenBucket(rate, burst)
-            wait = self.bucket.take()
-            if wait:
-                return wait
-        if not settings.USER_MESSAGE_RATE:
-            return 0.0
-        take = user_limits().take(
-            self.scope["user"].pk, settings.USER_MESSAGE_RATE, settings.USER_MESSAGE_BURST
-        )
-        return await fail_open("the user's message rate", take, 0.0)
-
     async def rate_limited(self, retry_after: float) -> None:
         """Refuses a frame past the rate; closes the socket of a client that does not slow down."""
-        metrics.LIMITED.labels("messages").inc()
-        self.strikes += 1
-        if self.strikes > settings.WEBSOCKET_RATE_LIMIT_STRIKES:
+        if self.limits.struck_out:
             logger.warning("socket %s closed: it kept sending past its rate", self.scope["path"])
             await self.close(code=CloseCode.RATE_LIMITED, reason="too many messages")
             return

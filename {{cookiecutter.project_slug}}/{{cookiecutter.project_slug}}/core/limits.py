@@ -16,7 +16,7 @@ from typing import Protocol
 
 from django.conf import settings
 
-from .metrics import REDIS_ERRORS
+from .metrics import LIMITED, REDIS_ERRORS
 from .redis_hosts import redis_client
 
 logger = logging.getLogger(__name__)
@@ -175,6 +175,74 @@ def user_limits() -> UserLimits:
     if key not in stores:
         stores[key] = RedisUserLimits(host)
     return stores[key]
+
+
+class SocketLimits:
+    """One socket's limits: its message rate, its user's, and its place in the user's count.
+
+    The settings are read when it is made: WEBSOCKET_MESSAGE_RATE and _BURST, USER_MESSAGE_RATE
+    and _BURST, WEBSOCKET_RATE_LIMIT_STRIKES, USER_MAX_SOCKETS (0 turns one off).
+    """
+
+    __slots__ = ("bucket", "counted", "socket", "store", "strikes", "user_id")
+
+    def __init__(self, user_id: int, socket: str) -> None:
+        self.user_id = user_id
+        self.socket = socket
+        self.store = user_limits()
+        # Made at the socket's first frame: most sockets only listen.
+        self.bucket: TokenBucket | None = None
+        self.strikes = 0
+        # Whether the socket holds a place in its user's count (to give back at the end).
+        self.counted = False
+
+    async def admitted(self) -> bool:
+        """Takes a place in the user's count of open sockets: False when they are all taken."""
+        cap = settings.USER_MAX_SOCKETS
+        if not cap:
+            return True
+        opened = self.store.socket_opened(self.user_id, self.socket, cap)
+        if not await fail_open("the socket cap", opened, True):
+            LIMITED.labels("sockets").inc()
+            return False
+        self.counted = True
+        return True
+
+    async def renewed(self) -> None:
+        """Renews the socket's place (every SOCKET_RENEW_INTERVAL), so that it does not lapse."""
+        await fail_open(
+            "the socket cap", self.store.socket_renewed(self.user_id, self.socket), None
+        )
+
+    async def closed(self) -> None:
+        if self.counted:
+            await self.store.socket_closed(self.user_id, self.socket)
+
+    async def frame_wait(self) -> float:
+        """Takes a frame from the socket's bucket, then the user's: 0.0, or seconds to wait.
+
+        A frame refused counts as a strike; ``struck_out`` says when there were too many
+        in a row.
+        """
+        wait, rate = 0.0, settings.WEBSOCKET_MESSAGE_RATE
+        if rate:
+            if self.bucket is None:
+                self.bucket = TokenBucket(rate, settings.WEBSOCKET_MESSAGE_BURST)
+            wait = self.bucket.take()
+        if not wait and settings.USER_MESSAGE_RATE:
+            rate, burst = settings.USER_MESSAGE_RATE, settings.USER_MESSAGE_BURST
+            take = self.store.take(self.user_id, rate, burst)
+            wait = await fail_open("the user's message rate", take, 0.0)
+        if wait:
+            LIMITED.labels("messages").inc()
+            self.strikes += 1
+        else:
+            self.strikes = 0
+        return wait
+
+    @property
+    def struck_out(self) -> bool:
+        return self.strikes > settings.WEBSOCKET_RATE_LIMIT_STRIKES
 
 
 async def fail_open(what: str, call, default):
