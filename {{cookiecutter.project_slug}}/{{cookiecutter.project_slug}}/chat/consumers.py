@@ -289,7 +289,14 @@ class ChatConsumer(BaseConsumer):
         user_ids = event.get("user_ids")
         if self.room is None or (isinstance(user_ids, list) and user.pk not in user_ids):
             return
-        if not await access_checks.load((self.room.pk, user.pk)):
+        try:
+            admitted = await access_checks.load((self.room.pk, user.pk))
+        except Exception:
+            # Not known to be allowed: the client comes back and its handshake checks.
+            logger.warning("chat: access to %s not checked", self.room_name, exc_info=True)
+            await self.close(code=CloseCode.TRY_AGAIN_LATER, reason="the server cannot check")
+            return
+        if not admitted:
             self.writer.drop_pushes()
             await self.close(code=CloseCode.FORBIDDEN, reason="this room is private")
 

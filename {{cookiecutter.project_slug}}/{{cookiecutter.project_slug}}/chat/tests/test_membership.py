@@ -139,6 +139,21 @@ async def test_forged_access_events_close_only_sockets_that_lost_the_room(users,
     await stays_open(member)
 
 
+async def test_a_check_that_fails_asks_the_client_to_come_back(users, staff, monkeypatch):
+    """When access cannot be checked (the database away) the socket closes with 4013, not
+    4003: its next handshake checks again."""
+    from .. import selectors
+
+    member = await socket_of(users["carol"], "staff")
+
+    def fail(**kwargs: object) -> set:
+        raise RuntimeError("the database is away")
+
+    monkeypatch.setattr(selectors, "room_admitted_pairs", fail)
+    await sync_to_async(staff.members.remove)(users["carol"])
+    assert (await receive_close(member))["code"] == 4013
+
+
 def test_access_is_checked_for_many_sockets_in_two_queries(
     users, staff, django_assert_num_queries
 ):
