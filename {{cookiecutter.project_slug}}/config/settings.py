@@ -34,6 +34,10 @@ if not SECRET_KEY:
         )
     # Only with DJANGO_DEBUG=true: without it, start-up fails above.
     SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105
+# Earlier secret keys, comma-separated: what they signed (login sessions, password reset
+# links) stays valid, so the key rotates without logging anyone out. Drop one after
+# SESSION_COOKIE_AGE (two weeks).
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -200,6 +204,11 @@ WEBSOCKET_FRAME_MAX_LENGTH = env.int(
 # here, so that core depends on no feature app).
 SOCKET_AUTH = "{{ cookiecutter.auth }}"
 SOCKET_AUTH_MIXIN = "{{ cookiecutter.project_slug }}.accounts.socket_auth.SocketAuthMixin"
+{%- if cookiecutter.auth == "session" %}
+# Sessions in the database, whose deletion (logout, admin, clearsessions) closes their
+# sockets, on every server process (accounts/sessions.py).
+SESSION_ENGINE = "{{ cookiecutter.project_slug }}.accounts.sessions"
+{%- endif %}
 {%- if cookiecutter.auth == "jwt" %}
 
 # Access tokens (PyJWT, HMAC). The signing key is its own secret, not SECRET_KEY.
@@ -210,6 +219,14 @@ if len(JWT_SIGNING_KEY.encode()) < 32:
     raise ImproperlyConfigured(
         "JWT_SIGNING_KEY is missing or shorter than 32 bytes: generate one with "
         "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and export it."
+    )
+# Earlier signing keys, comma-separated: tokens they signed stay valid until they expire,
+# so the key rotates without logging anyone out. Drop one after JWT_REFRESH_TOKEN_LIFETIME.
+JWT_SIGNING_KEY_FALLBACKS = env.list("JWT_SIGNING_KEY_FALLBACKS", default=[])
+if any(len(key.encode()) < 32 for key in JWT_SIGNING_KEY_FALLBACKS):
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY_FALLBACKS holds a key shorter than 32 bytes: list earlier values "
+        "of JWT_SIGNING_KEY there, separated by commas."
     )
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
 if JWT_ALGORITHM not in {"HS256", "HS384", "HS512"}:

@@ -105,6 +105,16 @@ def _admit_many(requests: dict[AdmissionKey, Any]) -> dict[AdmissionKey, Admissi
 admissions: Batcher[AdmissionKey, Admission | None] = Batcher(_admit_many)
 
 
+def _admitted_of(pairs: dict[tuple[int, int], Any]) -> dict[tuple[int, int], bool]:
+    admitted = selectors.room_admitted_pairs(pairs=set(pairs))
+    return {pair: pair in admitted for pair in pairs}
+
+
+# Whether each (room id, user id) may still be together: the sockets of one process that
+# check at once (a room made private) share a few queries.
+access_checks: Batcher[tuple[int, int], bool] = Batcher(_admitted_of)
+
+
 class SentIds:
     """The message ids a socket was sent: every id up to ``upto``, and a few beyond it."""
 
@@ -144,7 +154,10 @@ class SentIds:
 class ChatConsumer(BaseConsumer):
     """Joins a room, replays its history (or what a client missed) and broadcasts posts."""
 
-    database_free_events = BaseConsumer.database_free_events | {"chat.message"}
+    database_free_events = BaseConsumer.database_free_events | {
+        "chat.message",
+        "chat.access_changed",
+    }
 
     room_group: str | None = None
     room: Room | None = None
@@ -267,6 +280,25 @@ class ChatConsumer(BaseConsumer):
         """The room's subscription is back after a Redis outage: sends what was missed."""
         if self.accepted and self.room is not None and event.get("group") == self.room_group:
             await self._resume(self.sent.upto, catching_up=True)
+
+    async def chat_access_changed(self, event: dict[str, Any]) -> None:
+        """The room's members or privacy changed (chat/signals.py): closes the socket with
+        4003 if its user may no longer be in the room. ``user_ids``, if given, names the
+        only users concerned."""
+        user = self.scope["user"]
+        user_ids = event.get("user_ids")
+        if self.room is None or (isinstance(user_ids, list) and user.pk not in user_ids):
+            return
+        try:
+            admitted = await access_checks.load((self.room.pk, user.pk))
+        except Exception:
+            # Not known to be allowed: the client comes back and its handshake checks.
+            logger.warning("chat: access to %s not checked", self.room_name, exc_info=True)
+            await self.close(code=CloseCode.TRY_AGAIN_LATER, reason="the server cannot check")
+            return
+        if not admitted:
+            self.writer.drop_pushes()
+            await self.close(code=CloseCode.FORBIDDEN, reason="this room is private")
 
     def _store(self, body: str, ref: str) -> tuple[str, int, bool]:
         message, created = services.message_create(

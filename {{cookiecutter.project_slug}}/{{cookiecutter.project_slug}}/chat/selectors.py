@@ -21,3 +21,25 @@ def message_list_between(*, room: Room, after: int, upto: int) -> list[Message]:
 def room_list_recent(*, limit: int = 20) -> list[Room]:
     """Returns the rooms with the most recent messages first."""
     return list(Room.objects.filter(last_seq__gt=0).order_by("-last_seq", "name")[:limit])
+
+
+def room_admitted_pairs(*, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Returns which ``(room id, user id)`` pairs may be together now: the room is public,
+    or the user is a member. A room that no longer exists admits nobody.
+
+    Two queries for any number of pairs (every socket of a room just made private).
+    """
+    privacy = dict(
+        Room.objects.filter(pk__in={room for room, _ in pairs}).values_list("pk", "is_private")
+    )
+    members = set(
+        Room.objects.filter(
+            pk__in=[room for room, private in privacy.items() if private],
+            members__in={user for _, user in pairs},
+        ).values_list("pk", "members")
+    )
+    return {
+        (room, user)
+        for room, user in pairs
+        if room in privacy and (not privacy[room] or (room, user) in members)
+    }

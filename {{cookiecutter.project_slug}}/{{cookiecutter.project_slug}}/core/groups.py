@@ -1,6 +1,5 @@
 """Channel-layer group names, and publishing to a group from synchronous code."""
 
-import hashlib
 import logging
 from typing import Any
 
@@ -16,14 +15,8 @@ def user_group_name(user_id: int) -> str:
 
 
 def auth_group_name(user_id: int) -> str:
-    """Returns the group of every socket of one user, closed when the user's tokens are revoked."""
+    """Returns the group of every socket of one user, closed when the user's credentials change."""
     return f"auth.{int(user_id)}"
-
-
-def session_group_name(session_key: str) -> str:
-    """Returns the group of the sockets opened with one login session."""
-    # The session key is a credential: only its hash goes to Redis.
-    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
 def group_send_sync(group: str, event: dict[str, Any]) -> bool:
@@ -34,9 +27,33 @@ def group_send_sync(group: str, event: dict[str, Any]) -> bool:
     fails because of it. Outside a server the call runs on a short-lived event loop, whose
     connections the layer closes with it.
     """
+    return group_send_many_sync([(group, event)])
+
+
+def group_send_many_sync(messages: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Sends each ``(group, event)`` in turn, as group_send_sync does, in one event loop.
+
+    For many messages at once (a bulk deletion's): from a command, each event loop costs
+    a few milliseconds and new Redis connections. The first failure ends the sending; it
+    is logged with the count of messages not sent, and False returned.
+    """
+
+    async def send_all() -> int:
+        layer = get_channel_layer()
+        for sent, (group, event) in enumerate(messages):
+            try:
+                await layer.group_send(group, event)
+            except Exception as exc:
+                more = len(messages) - sent - 1
+                extra = f" (and {more} more)" if more else ""
+                logger.warning("broadcast to %s%s not sent: %r", group, extra, exc)
+                return sent
+        return len(messages)
+
+    if not messages:
+        return True
     try:
-        async_to_sync(get_channel_layer().group_send)(group, event)
-    except Exception as exc:
-        logger.warning("broadcast to %s not sent: %r", group, exc)
+        return async_to_sync(send_all)() == len(messages)
+    except Exception as exc:  # no layer, or no event loop to run it in
+        logger.warning("broadcast to %s not sent: %r", messages[0][0], exc)
         return False
-    return True

@@ -43,6 +43,16 @@ def test_a_missing_secret_key_stops_production_with_advice():
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+def test_secret_key_fallbacks_come_from_the_environment():
+    """DJANGO_SECRET_KEY_FALLBACKS is a comma-separated list of earlier secret keys."""
+    keys = [secrets.token_urlsafe(50), secrets.token_urlsafe(50)]
+    script = "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
+    env = {**PRODUCTION, "DJANGO_SECRET_KEY_FALLBACKS": ",".join(keys)}
+    result = manage("shell", "-c", script, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == repr(keys)
+
+
 def test_the_layers_redis_connections_are_sized_and_timed():
     """Its Redis pool makes a burst wait rather than fail; a quiet subscription is never
     timed out; a join gives up before the handshake timeout."""
