@@ -41,15 +41,18 @@ def suite_key(rendered: Rendered) -> str:
     return digest.hexdigest()[:32]
 
 
-def suite_run(project_env: ProjectEnv, workdir: Path, env: dict[str, str] | None = None) -> dict:
-    """Runs the generated suite as its README says; returns its seconds per test module.
+def suite_run(
+    project_env: ProjectEnv, workdir: Path, env: dict[str, str] | None = None, tests: tuple = ()
+) -> dict:
+    """Runs the generated suite as its README says (or only ``tests``, pytest node ids);
+    returns its seconds per test module.
 
     Fails the test if the suite fails, and skips it (a failure under CI=true) if the suite
     skipped anything: a skip there is a check that did not run.
     """
     junit = workdir / "junit.xml"
     out = project_env.run(
-        "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={junit}",
+        "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={junit}", *tests,
         timeout=1200, env=env,
     )  # fmt: skip
     summary = out.strip().splitlines()[-1]

@@ -16,7 +16,7 @@ import pytest
 import websockets
 
 from tests.auth import Login
-from tests.fixtures import Production, figure, scrape, server_cluster, wait_until
+from tests.fixtures import PROJECT_DIR, Production, figure, scrape, server_cluster, wait_until
 from tests.fixtures import live_connect as connect
 from tests.processes import CLIENT_LIMITS_OFF
 
@@ -28,6 +28,7 @@ STRIKES = 20
 USER_MAX_SOCKETS = 20
 FRAME_MAX_BYTES = 12 * 4000 + 1024
 FLOOD = 3000
+DAPHNE = "exec daphne" in (PROJECT_DIR / "bin" / "serve").read_text()
 
 
 @dataclass
@@ -124,7 +125,10 @@ def test_a_flood_is_told_then_closed_and_bystanders_never_notice(limited):
             return frames, code, seen, delays
 
     frames, code, seen, delays = asyncio.run(scenario())
-    assert code == 4029
+    # The server closed it with 4029 (its own count says so, below). The client hears it
+    # unless Daphne lets the connection go with the flood still unread: the kernel then
+    # resets it, and the client's kernel drops the close frame it had received.
+    assert code == 4029 or (DAPHNE and code is None), code
     errors = [frame for frame in frames if frame["type"] == "error"]
     assert {e["code"] for e in errors} <= {"rate_limited"}
     assert all(e["retry_after"] > 0 for e in errors)

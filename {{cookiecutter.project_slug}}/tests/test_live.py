@@ -13,8 +13,10 @@ import websockets
 from tests.fixtures import (
     PROJECT_DIR,
     IdleSocket,
+    figure,
     free_port,
     idle_socket,
+    scrape,
     start_server,
     stop_server,
     wait_until,
@@ -83,7 +85,7 @@ def stuck_socket(port: int) -> socket.socket:
     return sock
 
 
-def test_a_member_that_stops_reading_never_holds_up_its_room(servers, live_users):
+def test_a_member_that_stops_reading_never_holds_up_its_room(servers, live_users, production_env):
     """The others get every message at once; the slow reader is dropped, not waited for.
 
     Uvicorn makes a send wait once the socket's write buffer is full: the member is then
@@ -119,11 +121,19 @@ def test_a_member_that_stops_reading_never_holds_up_its_room(servers, live_users
         await stuck.close()
         return got_poster, got_reader, code, received
 
+    dropped_before = figure(
+        scrape(port, production_env), "messages_dropped_total", reason="slow_reader"
+    )
     got_poster, got_reader, code, received = asyncio.run(scenario())
     assert got_poster == got_reader == list(range(SLOW_READER_MESSAGES))
     if "uvicorn" in (PROJECT_DIR / "bin" / "serve").read_text():
         assert code == 4008
         assert received < SLOW_READER_MESSAGES
+        # What it did not get is counted (the frames of its backlog, and those after).
+        dropped = figure(
+            scrape(port, production_env), "messages_dropped_total", reason="slow_reader"
+        )
+        assert dropped > dropped_before
     else:
         assert received == SLOW_READER_MESSAGES
 
