@@ -147,7 +147,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Starts a throw-away redis-server on a free loopback port; yields its base URL.
 
     TEST_REDIS_URL points the tests at a Redis that already runs (a CI service) instead;
-    its databases 0 and 1 are flushed, so never point it at a Redis holding data.
+    its databases 0, 1 and 2 are flushed, so never point it at a Redis holding data.
     """
     if os.environ.get("TEST_REDIS_URL"):
         yield os.environ["TEST_REDIS_URL"].rstrip("/").rsplit("/", 1)[0]

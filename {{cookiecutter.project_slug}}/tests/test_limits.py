@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import redis
 import websockets
 
 from tests.auth import Login
@@ -47,8 +48,10 @@ def limited(
 ) -> Iterator[Limited]:
     tmp = tmp_path_factory.mktemp("limits")
     env = {k: v for k, v in production.env.items() if k not in CLIENT_LIMITS_OFF}
+    url = f"{redis_server}/2"
+    redis.Redis.from_url(url).flushdb()  # no counts of an earlier run (TEST_REDIS_URL)
     env |= {
-        "REDIS_URL": f"{redis_server}/2",
+        "REDIS_URL": url,
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
         "METRICS_TOKEN": secrets.token_urlsafe(24),
     }
