@@ -18,6 +18,10 @@ from prometheus_client import (
     multiprocess,
 )
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Live gauges a dead process of this pid left (pids are reused) are not this one's.
+    multiprocess.mark_process_dead(os.getpid())
+
 SOCKETS_OPEN = Gauge(
     "sockets_open", "Accepted sockets now open, by route.", ["route"], multiprocess_mode="livesum"
 )

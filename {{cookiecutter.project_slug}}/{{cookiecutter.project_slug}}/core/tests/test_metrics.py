@@ -1,8 +1,12 @@
 """GET /metrics: off without a token, refused with a wrong one, Prometheus' text with it."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from ..metrics import LIMITED
+from ..metrics import LIMITED, exposition
 
 
 @pytest.fixture
@@ -39,3 +43,20 @@ def test_figures_with_the_token(client, token):
     before = limits_hit()
     LIMITED.labels("test").inc()
     assert limits_hit() == before + 1
+
+
+def test_a_dead_processs_gauges_leave_the_sum_and_its_counters_stay(tmp_path, monkeypatch):
+    """Processes sharing PROMETHEUS_MULTIPROC_DIR: one that ended (killed, say) no longer
+    counts towards gauges such as open sockets, and its counts stay in the totals."""
+    figures = (
+        "from prometheus_client import Counter, Gauge\n"
+        "gauge = Gauge('sockets_open', 'x', ['route'], multiprocess_mode='livesum')\n"
+        "gauge.labels('chat').set(5)\n"
+        "Counter('socket_frames_received', 'x').inc(3)\n"
+    )
+    environ = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", figures], env=environ, check=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    text = exposition().decode()
+    assert "socket_frames_received_total 3.0" in text
+    assert 'sockets_open{route="chat"}' not in text
