@@ -140,6 +140,9 @@ CHANNEL_LAYERS = channel_layers(
 # Frames a socket may fall behind its rooms (while its write buffer is full) before it is
 # closed as a slow reader (4008), so that one slow client never holds up a room.
 WEBSOCKET_SEND_BACKLOG = env.int("WEBSOCKET_SEND_BACKLOG", default=500)
+# Daphne never makes a send wait (Twisted buffers without bound): there a socket whose send
+# buffer stays full this many seconds is the slow reader closed with 4008 (core/server.py).
+WEBSOCKET_SLOW_READER_SECONDS = env.float("WEBSOCKET_SLOW_READER_SECONDS", default=10)
 # Limits of one client; 0 turns one off. Frames a socket may send a second, and at once; the
 # same for all the sockets of one user together (across processes, in Redis when REDIS_URL
 # is set). A frame past them gets an error frame with retry_after; a client that keeps

@@ -54,8 +54,9 @@ LIVE_TIMERS = {
     "WEBSOCKET_PING_INTERVAL": "1",
     "PRESENCE_REFRESH_INTERVAL": "0.5",
     "PRESENCE_CUTOFF": "3",
-    # A slow reader is found after fewer frames than in production (500).
+    # A slow reader is found after fewer frames (500) or seconds (10) than in production.
     "WEBSOCKET_SEND_BACKLOG": "50",
+    "WEBSOCKET_SLOW_READER_SECONDS": "2",
 }
 
 

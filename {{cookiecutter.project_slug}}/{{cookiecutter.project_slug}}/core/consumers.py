@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from . import logs, metrics, shutdown
+from . import logs, metrics, server
 from .extensions import SocketExtension, extensions_for
 from .limits import SOCKET_RENEW_INTERVAL, SocketLimits
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
@@ -202,6 +202,7 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         """Closes a socket whose backlog of pushed frames overflowed (frames were lost)."""
         logger.warning("socket %s closed: it reads too slowly", self.scope["path"])
         metrics.DROPPED.labels("slow_reader").inc(dropped)
+        metrics.LIMITED.labels("slow_reader").inc()
         self.slow_close = asyncio.create_task(
             self.close(code=CloseCode.SLOW_READER, reason="reading too slowly")
         )
@@ -267,7 +268,7 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             metrics.SOCKETS_OPEN.labels(self.route).inc()
         age = asyncio.get_running_loop().time() - self.opened_at
         self.later("deadline", max(0.0, socket_max_age() - age), self.max_age_reached)
-        shutdown.watch()
+        server.watch()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -28,7 +28,7 @@ class CloseCode(IntEnum):
     # error frames with retry_after: reconnect with back-off, and send more slowly.
     RATE_LIMITED = 4029
     # The server is stopping or restarting (SIGTERM): reconnect with back-off. Sent by the
-    # server (Uvicorn itself; core/shutdown.py for Daphne), never through the application.
+    # server (Uvicorn itself; core/server.py for Daphne), never through the application.
     SERVICE_RESTART = 1012
 
 
