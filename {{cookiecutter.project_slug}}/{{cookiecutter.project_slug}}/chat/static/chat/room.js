@@ -3,6 +3,7 @@ import { sessionToken } from "../core/socket.js";
 import { ChatRoom } from "./client.js";
 
 const setting = (id) => JSON.parse(document.getElementById(id).textContent);
+const me = setting("user-name");
 const log = document.getElementById("log");
 const form = document.getElementById("compose");
 const input = document.getElementById("message");
@@ -74,16 +75,25 @@ function scrolled() {
   log.scrollTop = log.scrollHeight;
 }
 
+// The user's post still waiting for its ack whose text is `text`: a message often comes
+// back before its ack, and is then shown in its place rather than beside it.
+function waiting(text) {
+  return [...log.querySelectorAll("li[data-ref]:not([data-id])")].find(
+    (li) => li.querySelector("p").textContent === text,
+  );
+}
+
 room.addEventListener("message", ({ detail }) => {
-  let li = detail.ref && item(detail.ref);
+  let li = detail.ref ? item(detail.ref) : detail.sender === me && waiting(detail.message);
   if (!li) {
     li = document.createElement("li");
+    li.className = "message";
     place(li, detail.id);
   }
+  const state = detail.ref ? "sent" : li.dataset.state;
   li.dataset.id = detail.id;
-  li.className = detail.ref ? "message own" : "message";
   fill(li, detail);
-  if (detail.ref) mark(li, "sent");
+  if (state) mark(li, state);
   scrolled();
 });
 
