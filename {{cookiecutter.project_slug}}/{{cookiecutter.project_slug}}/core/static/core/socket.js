@@ -91,6 +91,7 @@ export class LiveSocket extends EventTarget {
     this.state = "offline";
     this.opened = 0; // sockets opened so far: 1 while the first one lasts
     this.refreshed = 0; // tokens sent over open sockets
+    this.connects = 0; // connects begun: a later one overrides an earlier still waiting
     this.attempt = 0;
     this.socket = null;
     this.stopped = true;
@@ -146,18 +147,21 @@ export class LiveSocket extends EventTarget {
   async #connect() {
     this.#clearTimers();
     this.#state("connecting");
+    const attempt = ++this.connects;
     let protocols;
     let token = null;
     if (this.options.token) {
       try {
-        token = await this.options.token();
+        token = await this.#withinOpenTimeout(this.options.token());
       } catch (error) {
+        if (attempt !== this.connects) return;
         if (error instanceof SignedOut) return this.#signedOut();
         return this.#retry(0, "cannot reach the server");
       }
       protocols = ["bearer", token.access];
     }
-    if (this.stopped) return;
+    // Stopped meanwhile, or overtaken by another connect (reconnectNow).
+    if (this.stopped || attempt !== this.connects) return;
     const socket = new WebSocket(absolute(this.url()), protocols);
     this.socket = socket;
     // A server that accepts TCP but never answers (stopped, overloaded) must not hang us.
@@ -201,12 +205,22 @@ export class LiveSocket extends EventTarget {
     });
   }
 
+  #withinOpenTimeout(promise) {
+    const timeout = new Promise((_, reject) => {
+      setTimeout(() => reject(new Error("no answer")), this.options.openTimeout);
+    });
+    return Promise.race([promise, timeout]);
+  }
+
   async #refresh() {
+    const socket = this.socket;
     try {
       const token = await this.options.token();
+      if (socket !== this.socket) return; // that socket is gone: its successor refreshes
       if (this.send({ type: "auth", token: token.access })) this.refreshed += 1;
       this.#later("refresh", refreshDelay(token.expires_in), () => this.#refresh());
     } catch (error) {
+      if (socket !== this.socket) return;
       if (error instanceof SignedOut) return this.#signedOut();
       this.#later("refresh", 5000, () => this.#refresh());
     }
