@@ -22,6 +22,7 @@ import websockets
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from playwright.sync_api import Browser, sync_playwright
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -46,6 +47,8 @@ __all__ = ["PROJECT_DIR", "free_port", "login", "start_server", "wait_for_port"]
 ORIGIN = b"http://localhost"
 # Where tools live that are not always on PATH: Debian's sbin (nginx), Homebrew.
 EXTRA_BIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin", "/usr/local/bin")
+# The names Chromium goes by: Debian's package, other distributions', Google's.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 # The users the live tests log in as, created once per session.
 LIVE_USERS = ("alice", "bob", "carol")
 # Timers of the servers the live tests start: short, so that tests of them are quick.
@@ -466,6 +469,35 @@ def servers(server_processes: dict[int, subprocess.Popen]) -> list[int]:
 def live_users(production: Production, servers: list[int]) -> dict[str, Login]:
     """LIVE_USERS logged in once for the session, against the live servers' database."""
     return live_logins(production.users, f"http://127.0.0.1:{servers[0]}", LIVE_USERS)
+
+
+def chromium_binary() -> str:
+    """The path of a Chromium on PATH; skips without one, and fails when CI=true."""
+    for name in CHROMIUM_NAMES:
+        if path := shutil.which(name):
+            return path
+    require_or_skip(
+        f"no Chromium on PATH (looked for {', '.join(CHROMIUM_NAMES)}): apt-get install "
+        "chromium, or brew install --cask chromium; Playwright's own download is not used"
+    )
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """A headless Chromium driven by Playwright, for one test module (tests/test_browser.py).
+
+    Module-scoped: Playwright's sync API runs an event loop of its own, which must be gone
+    before the suite's asyncio tests run.
+    """
+    binary = chromium_binary()
+    # Root cannot use Chromium's sandbox; background networking would reach the internet.
+    args = ["--disable-background-networking"] + (["--no-sandbox"] if os.geteuid() == 0 else [])
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, headless=True, args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """Reading chat history."""
 
+from django.db.models import Max
+
 from .models import Message, Room
 
 
@@ -19,8 +21,10 @@ def message_list_between(*, room: Room, after: int, upto: int) -> list[Message]:
 
 
 def room_list_recent(*, limit: int = 20) -> list[Room]:
-    """Returns the rooms with the most recent messages first."""
-    return list(Room.objects.filter(last_seq__gt=0).order_by("-last_seq", "name")[:limit])
+    """Returns the rooms with messages, the latest activity first, each with ``last_at``
+    (its latest message's time) and ``last_seq`` (its number of messages)."""
+    rooms = Room.objects.filter(last_seq__gt=0).annotate(last_at=Max("messages__created_at"))
+    return list(rooms.order_by("-last_at", "name")[:limit])
 
 
 def room_admitted_pairs(*, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -27,6 +27,8 @@ SocketAuthMixin = import_string(settings.SOCKET_AUTH_MIXIN)
 CLEAN_UP_TIMEOUT = 5.0
 # The share of WEBSOCKET_MAX_AGE by which each socket's own maximum age may fall short.
 MAX_AGE_JITTER = 0.1
+# The answer to a client's {"type": "ping"}, on every route.
+PONG = '{"type": "pong"}'
 # Tasks started by timers, kept until they end (the loop holds tasks only weakly).
 _running: set[asyncio.Task] = set()
 
@@ -353,7 +355,11 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
             return
         try:
             data = frame_parse(text_data, max_length=settings.WEBSOCKET_FRAME_MAX_LENGTH)
-            if data.get("type") == "auth":
+            if data.get("type") == "ping":
+                # The client's heartbeat: an answer within its deadline proves the socket
+                # is not half-open (core/static/core/socket.js).
+                await self.send(text_data=PONG)
+            elif data.get("type") == "auth":
                 await self.auth_frame_received(data)
             else:
                 await self.frame_received(data)

@@ -2,6 +2,8 @@
 
 import pytest
 
+from .. import services
+
 pytestmark = pytest.mark.django_db
 
 
@@ -27,3 +29,17 @@ def test_index_redirects_to_the_room_and_explains_bad_names(admin_client):
     response = admin_client.get("/?room=" + "x" * 101)
     assert response.status_code == 200
     assert b"longer than 100" in response.content
+
+
+def test_index_lists_rooms_by_latest_activity(admin_client, admin_user):
+    """It lists the rooms with messages, the latest activity first, with their counts."""
+    busy = services.room_get_or_create(name="busy")
+    quiet = services.room_get_or_create(name="quiet")
+    for body in ("one", "two"):
+        services.message_create(room=busy, author=admin_user, body=body)
+    services.message_create(room=quiet, author=admin_user, body="latest")
+    services.room_get_or_create(name="empty")
+    page = admin_client.get("/").content.decode()
+    assert page.index(">quiet<") < page.index(">busy<")
+    assert "2 messages" in page and "1 message," in page
+    assert ">empty<" not in page
