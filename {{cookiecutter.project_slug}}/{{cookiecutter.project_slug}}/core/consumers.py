@@ -365,6 +365,10 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
                 await self.frame_received(data)
         except FrameError as exc:
             await self.send_error(exc.code, exc.detail)
+        except OSError as exc:
+            # The client went away while the answer was on its way (Uvicorn raises
+            # ClientDisconnected); the server tells the consumer of the disconnect.
+            logger.debug("socket %s: answer not sent (%r)", self.scope["path"], exc)
         except Exception:
             logger.exception("frame on %s failed", self.scope["path"])
             await self.send_error("internal_error", "the frame could not be handled; retry")
