@@ -17,7 +17,7 @@ from . import logs, metrics, server
 from .extensions import SocketExtension, extensions_for
 from .limits import SOCKET_RENEW_INTERVAL, SocketLimits
 from .protocol import CloseCode, FrameError, error_frame, frame_parse
-from .writer import SocketWriter
+from .writer import ClientGone, SocketWriter
 
 logger = logging.getLogger(__name__)
 # How every socket authenticates, from the accounts app named in settings: core knows the
@@ -365,9 +365,9 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
                 await self.frame_received(data)
         except FrameError as exc:
             await self.send_error(exc.code, exc.detail)
-        except OSError as exc:
-            # The client went away while the answer was on its way (Uvicorn raises
-            # ClientDisconnected); the server tells the consumer of the disconnect.
+        except ClientGone as exc:
+            # The client went away while the answer was on its way; the server tells the
+            # consumer of the disconnect.
             logger.debug("socket %s: answer not sent (%r)", self.scope["path"], exc)
         except Exception:
             logger.exception("frame on %s failed", self.scope["path"])
@@ -397,4 +397,7 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
     ) -> None:
         metrics.FRAMES_OUT.inc()
-        await super().send(text_data, bytes_data, close)
+        try:
+            await super().send(text_data, bytes_data, close)
+        except OSError as exc:  # Uvicorn's ClientDisconnected, say
+            raise ClientGone(f"the client went away: {exc!r}") from exc

@@ -12,6 +12,10 @@ Message = dict[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 
 
+class ClientGone(ConnectionError):
+    """A frame could not be sent: the client had gone (the consumer's send raises it)."""
+
+
 class _Rest:
     """Awaits the rest of a coroutine that was started by hand and is waiting on ``future``."""
 
