@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 # interface (authenticate, join_auth_groups, auth_frame_received, auth_events), not the app.
 SocketAuthMixin = import_string(settings.SOCKET_AUTH_MIXIN)
 # Seconds each step of a socket's clean-up may take (leaving presence, the groups).
-CLEAN_UP_TIMEOUT = 5.0
+# As long as a Redis call may wait for a pooled connection (pool_timeout, config/layers.py):
+# when a thousand sockets end at once on a loaded machine, their leaves wait their turn.
+CLEAN_UP_TIMEOUT = 30.0
 # The share of WEBSOCKET_MAX_AGE by which each socket's own maximum age may fall short.
 MAX_AGE_JITTER = 0.1
 # The answer to a client's {"type": "ping"}, on every route.
@@ -153,6 +155,9 @@ class BaseConsumer(SocketAuthMixin, AsyncWebsocketConsumer):
     async def _step(self, what: str, step: Awaitable[None]) -> None:
         try:
             await asyncio.wait_for(step, CLEAN_UP_TIMEOUT)
+        except TimeoutError:
+            path, timeout = self.scope["path"], CLEAN_UP_TIMEOUT
+            logger.warning("socket %s: %s took over %s s; given up", path, what, timeout)
         except Exception:
             logger.warning("socket %s: %s failed", self.scope["path"], what, exc_info=True)
 
