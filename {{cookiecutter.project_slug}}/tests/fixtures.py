@@ -274,6 +274,11 @@ def figure(figures: dict[tuple[str, frozenset], float], name: str, **labels: str
     return figures.get((name, frozenset(labels.items())), 0.0)
 
 
+def close_code(error: websockets.ConnectionClosed) -> int | None:
+    """The code of the close frame the server sent, if any."""
+    return error.rcvd.code if error.rcvd else None
+
+
 def metric(name: str, **labels: str) -> float:
     """A figure of this process's metrics (core/metrics.py); 0.0 before anything counted it."""
     return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -6,6 +6,7 @@ their metrics in a directory of their own.
 """
 
 import asyncio
+import contextlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from tests.auth import Login
 from tests.fixtures import (
     PROJECT_DIR,
     Production,
+    close_code,
     figure,
     next_frame_of,
     scrape,
@@ -65,10 +67,6 @@ def limited(
         yield Limited(list(processes), env, live_users)
 
 
-def close_code(error: websockets.ConnectionClosed) -> int | None:
-    return error.rcvd.code if error.rcvd else None
-
-
 async def frames_until_closed(socket) -> tuple[list[dict], int | None]:
     """Every frame a socket receives until the server closes it, and the close code."""
     frames = []
@@ -101,11 +99,10 @@ def test_a_flood_is_told_then_closed_and_bystanders_never_notice(limited):
             closed = asyncio.create_task(frames_until_closed(flooder))
 
             async def flood() -> None:
-                try:
+                # The server closes it mid-flood, as it should.
+                with contextlib.suppress(websockets.ConnectionClosed):
                     for n in range(FLOOD):
                         await flooder.send(json.dumps({"message": f"flood {n}"}))
-                except websockets.ConnectionClosed:
-                    pass  # closed by the server mid-flood, as it should be
 
             async def converse() -> list[str]:
                 """The quiet room's exchange, during the flood: each message comes back."""

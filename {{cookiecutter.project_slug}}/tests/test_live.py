@@ -13,6 +13,7 @@ import websockets
 from tests.fixtures import (
     PROJECT_DIR,
     IdleSocket,
+    close_code,
     figure,
     free_port,
     idle_socket,
@@ -35,11 +36,6 @@ REDIS_IDLE_SECONDS = 6.5
 # kernel's buffers on loopback (up to 4 MiB sent, a few KiB received here) and the backlog
 # (WEBSOCKET_SEND_BACKLOG, 50 in these servers) hold.
 SLOW_READER_MESSAGES = 600
-
-
-def close_code(error: websockets.ConnectionClosed) -> int | None:
-    """The code of the close frame the server sent, if any."""
-    return error.rcvd.code if error.rcvd else None
 
 
 @pytest.fixture(scope="session")
