@@ -25,7 +25,9 @@ CACHE = REPO / ".cache"
 os.environ.setdefault("UV_CACHE_DIR", str(CACHE / "uv"))
 # Variables that would make a subprocess use the template's environment instead of its own.
 LEAKY_VARIABLES = ("VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "PYTHONHOME")
-RENDERED, SUITE_PASSED, SUITE_REUSED = "cc_rendered", "cc_suite_passed", "cc_suite_reused"
+RENDERED, SUITE_PASSED = "cc_rendered", "cc_suite_passed"
+# (test modules a combination ran, test modules its suite has): the others ran elsewhere.
+MODULES_RUN = "cc_modules_run"
 # A generated suite's seconds per test module, recorded by the test that ran it.
 GENERATED_MODULES = "cc_generated_modules"
 SLOWEST_ROWS = 8
@@ -73,8 +75,8 @@ class Summary:
         self.passed: dict[str, set[str]] = {
             RENDERED: set(),
             SUITE_PASSED: set(),
-            SUITE_REUSED: set(),
         }
+        self.modules_run = [0, 0]
         self.by_combination: dict[str, float] = {}
         self.by_module: dict[str, float] = {}
         self.by_generated_module: dict[str, float] = {}
@@ -89,6 +91,9 @@ class Summary:
             for name, value in report.user_properties:
                 if name in self.passed:
                     self.passed[name].add(value)
+                elif name == MODULES_RUN:
+                    ran, total = value
+                    self.modules_run = [self.modules_run[0] + ran, self.modules_run[1] + total]
                 elif name == GENERATED_MODULES:
                     for module, seconds in value.items():
                         add(self.by_generated_module, module, seconds)
@@ -112,7 +117,8 @@ class Summary:
         write(
             f"cookiecutter-channels: {len(self.passed[RENDERED])} combinations rendered, "
             f"{len(self.passed[SUITE_PASSED])} generated suites passed "
-            f"({len(self.passed[SUITE_REUSED])} of them on files identical to a suite run), "
+            f"(running {self.modules_run[0]} of their {self.modules_run[1]} test modules: each "
+            "once per set of files it reads), "
             f"wall time {time.monotonic() - self.started:.1f}s"
         )
 
@@ -122,6 +128,8 @@ def add(totals: dict[str, float], key: str, seconds: float) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    from tests.suite_keys import addon_changes  # it needs Rendered from here
+
     if "combination" not in metafunc.fixturenames:
         return
     wanted = metafunc.config.getoption("combination")
@@ -133,7 +141,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 id=combination_id,
                 marks=[pytest.mark.combination, pytest.mark.xdist_group(combination_id)],
             )
-            for combination_id in combinations()
+            # Combinations that differ from an earlier one in add-ons only come last: most of
+            # their test modules ran in the earlier one (tests/suite_keys.py).
+            for combination_id in sorted(
+                combinations(), key=lambda found: addon_changes(combinations()[found])
+            )
             if not wanted or combination_id in wanted
         ],
     )

@@ -1,8 +1,8 @@
 """Each combination's project works in an environment built only from what it declares."""
 
+import contextlib
 import fcntl
-import fnmatch
-import hashlib
+import json
 import re
 from pathlib import Path
 from xml.etree import ElementTree
@@ -12,33 +12,14 @@ import pytest
 from tests.conftest import (
     CACHE,
     GENERATED_MODULES,
+    MODULES_RUN,
     SUITE_PASSED,
-    SUITE_REUSED,
     ProjectEnv,
     Rendered,
     require_or_skip,
+    run_id,
 )
-
-# Files the generated suite never reads or runs: two combinations that differ only in
-# these run the very same suite, so it runs once per run for both.
-SUITE_INERT = ["README.md", ".github/*", "Dockerfile", ".dockerignore", "compose.yaml", ".env"]
-
-
-def test_env_holds_only_what_the_project_declares(project_env: ProjectEnv) -> None:
-    """The environment sees neither system site-packages nor the template's own tools."""
-    config = (project_env.env_dir / "pyvenv.cfg").read_text(encoding="utf-8")
-    assert "include-system-site-packages = false" in config
-    project_env.run("-c", "import importlib.util as u; assert u.find_spec('cookiecutter') is None")
-
-
-def suite_key(rendered: Rendered) -> str:
-    """Returns a hash of every file the generated suite may read or run."""
-    digest = hashlib.sha256()
-    for name in rendered.files:
-        if any(fnmatch.fnmatch(name, pattern) for pattern in SUITE_INERT):
-            continue
-        digest.update(name.encode() + b"\0" + (rendered.root / name).read_bytes() + b"\0")
-    return digest.hexdigest()[:32]
+from tests.suite_keys import module_keys
 
 
 def suite_run(
@@ -75,18 +56,45 @@ def test_generated_suite_passes(
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    """The generated project's own test suite passes (once per set of identical files)."""
-    run_id = getattr(request.config, "workerinput", {}).get("testrunuid", "local")
-    runs = CACHE / "suites" / run_id
+    """The generated project's own test suite passes: every module, once per set of files it
+    reads (tests/suite_keys.py)."""
+    runs = CACHE / "suites" / run_id(request.config)
     runs.mkdir(parents=True, exist_ok=True)
-    key = suite_key(rendered)
-    with (runs / f"{key}.lock").open("w") as lock:
-        # Another worker running the same files holds the lock: wait for its result.
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        passed = runs / f"{key}.passed"
-        if passed.exists():
-            record_property(SUITE_REUSED, combination)
-        else:
-            record_property(GENERATED_MODULES, suite_run(project_env, tmp_path))
-            passed.write_text(combination, encoding="utf-8")
+    keys = module_keys(rendered)
+    elsewhere: list[str] = []
+    with contextlib.ExitStack() as held:
+        mine = []
+        for module, key in keys.items():
+            lock = held.enter_context((runs / f"{key}.lock").open("w"))
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                elsewhere.append(key)  # another worker is running it
+                continue
+            if not (runs / f"{key}.json").exists():
+                mine.append(module)
+        if mine:
+            outcome = {"outcome": "failed", "combination": combination}
+            try:
+                record_property(GENERATED_MODULES, suite_run(project_env, tmp_path, tests=mine))
+                outcome["outcome"] = "passed"
+            except pytest.skip.Exception as skipped:
+                outcome |= {"outcome": "skipped", "reason": str(skipped)}
+                raise
+            finally:
+                for module in mine:
+                    (runs / f"{keys[module]}.json").write_text(json.dumps(outcome))
+    for key in elsewhere:
+        with (runs / f"{key}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when its run has written the outcome
+    for module, key in keys.items():
+        outcome = runs / f"{key}.json"
+        if not outcome.exists():
+            pytest.fail(f"{module}: the worker that ran it stopped before it ended", pytrace=False)
+        found = json.loads(outcome.read_text(encoding="utf-8"))
+        if found["outcome"] == "skipped":
+            pytest.skip(found["reason"])
+        if found["outcome"] != "passed":
+            pytest.fail(f"{module} failed in {found['combination']}'s run of it", pytrace=False)
+    record_property(MODULES_RUN, (len(mine), len(keys)))
     record_property(SUITE_PASSED, combination)

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -45,7 +46,7 @@ from tests.processes import (
 __all__ = ["PROJECT_DIR", "free_port", "login", "start_server", "wait_for_port"]
 
 ORIGIN = b"http://localhost"
-# Where tools live that are not always on PATH: Debian's sbin (nginx), Homebrew.
+# Where tools live that are not always on PATH: Debian's sbin, Homebrew.
 EXTRA_BIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin", "/usr/local/bin")
 # The names Chromium goes by: Debian's package, other distributions', Google's.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -79,6 +80,20 @@ def require_binary(name: str, brew: str = "") -> str:
             f"(apt-get install {name}, or brew install {brew or name})"
         )
     return path
+
+
+def shipped_timers() -> dict[str, float]:
+    """Returns the timer defaults the project ships, from .env.example and bin/serve."""
+    example = (PROJECT_DIR / ".env.example").read_text()
+    found = {
+        name: float(value)
+        for name, value in re.findall(r"^([A-Z_]+)=(\d+(?:\.\d+)?)$", example, re.MULTILINE)
+    }
+    serve = (PROJECT_DIR / "bin" / "serve").read_text()
+    ping = re.search(r"ping-interval \"\$\{WEBSOCKET_PING_INTERVAL:-(\d+)\}\"", serve)
+    found["serve ping interval"] = float(ping.group(1))
+    found["serve ping timeout"] = float(re.search(r"ping-timeout (\d+)", serve).group(1))
+    return found
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:

@@ -1,0 +1,116 @@
+"""Two combinations share a test module's run only when it reads the very same files."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Rendered
+from tests.matrix import default_combination
+from tests.suite_keys import ADDONS, addons_named, module_keys
+
+BASE = {
+    "app.py": "x = 1\n",
+    "bin/serve": "daphne\n",
+    "tests/fixtures.py": "PORT = 1\n",
+    "tests/test_app.py": "def test(): pass\n",
+    "tests/test_nginx.py": "def test(): nginx()\n",
+}
+
+
+def project(root: Path, files: dict[str, str]) -> Rendered:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return Rendered(root=root, context={}, files=sorted(files))
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Callable[..., dict[str, str]]:
+    made = iter(range(100))
+
+    def keys(**changes: str | None) -> dict[str, str]:
+        files = {**BASE, **changes}
+        files = {name: text for name, text in files.items() if text is not None}
+        return module_keys(project(tmp_path / str(next(made)), files))
+
+    return keys
+
+
+def test_each_test_module_gets_a_key(keys) -> None:
+    """It keys the test modules, not the helpers or the code."""
+    assert set(keys()) == {"tests/test_app.py", "tests/test_nginx.py"}
+
+
+def test_inert_files_and_other_modules_do_not_change_a_key(keys) -> None:
+    """Docs, CI, .env and the other test modules leave a module's key alone."""
+    base = keys()["tests/test_app.py"]
+    assert (
+        keys(**{"README.md": "b", ".github/workflows/ci.yml": "b", ".env": "S=2"})[
+            "tests/test_app.py"
+        ]
+        == base
+    )
+    assert (
+        keys(**{"tests/test_nginx.py": None, "tests/test_more.py": "x"})["tests/test_app.py"]
+        == base
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"app.py": "x = 2\n"}, {"bin/serve": "uvicorn\n"}, {"tests/fixtures.py": "PORT = 2\n"},
+     {"tests/test_app.py": "def test(): assert 0\n"}, {"requirements-dev.lock": "django\n"}],
+)  # fmt: skip
+def test_code_scripts_helpers_and_the_module_change_its_key(keys, changes) -> None:
+    """Any change to what a module can import or run gives it a new key."""
+    assert keys(**changes)["tests/test_app.py"] != keys()["tests/test_app.py"]
+
+
+def test_an_add_on_changes_the_keys_of_the_modules_naming_it(keys) -> None:
+    """deploy/nginx/ is in the key of a module that says nginx, and of no other."""
+    without, with_nginx = keys(), keys(**{"deploy/nginx/site.conf": "server {}\n"})
+    assert with_nginx["tests/test_app.py"] == without["tests/test_app.py"]
+    assert with_nginx["tests/test_nginx.py"] != without["tests/test_nginx.py"]
+
+
+def test_a_helper_naming_an_add_on_puts_it_in_every_key(keys) -> None:
+    """A helper any module may call that reads an add-on's files makes every module read them."""
+    helper = {"tests/fixtures.py": "SITE = 'deploy/nginx/site.conf'\n"}
+    without = keys(**helper)
+    with_nginx = keys(**helper, **{"deploy/nginx/site.conf": "server {}\n"})
+    assert with_nginx["tests/test_app.py"] != without["tests/test_app.py"]
+
+
+def test_add_on_words_are_words() -> None:
+    """It finds an add-on by its names, not inside other words."""
+    assert addons_named("the Docker HEALTHCHECK and compose.yaml") == {"use_docker"}
+    assert addons_named("composed names, Hypothesis' HealthCheck") == set()
+    assert addons_named("behind nginx") == {"use_nginx"}
+
+
+@pytest.mark.parametrize("option", sorted(ADDONS))
+def test_an_add_on_option_changes_only_what_modules_naming_it_read(
+    option: str, render: Callable[..., Rendered], tmp_path: Path
+) -> None:
+    """Turning an add-on option over changes the keys of the modules that name it, only.
+
+    This is the premise of the matrix's sharing: that the rest of the suite runs the same
+    with the add-on on and off, so running it in one of the two tests both.
+    """
+    default = default_combination()[1]
+    renders = [
+        render(tmp_path / "one", default),
+        render(tmp_path / "two", default | {option: not default[option]}),
+    ]
+    one, two = (module_keys(rendered) for rendered in renders)
+    naming = {
+        module
+        for rendered in renders
+        for module in module_keys(rendered)
+        if option in addons_named((rendered.root / module).read_text(encoding="utf-8"))
+    }
+    assert naming, f"no test module names {option}: its own files go untested"
+    for module in (one.keys() & two.keys()) - naming:
+        assert one[module] == two[module], f"{module} reads what {option} changes"
+    assert one.keys() ^ two.keys() <= naming, "a module only one of them has does not name it"
