@@ -48,6 +48,17 @@ def suite_run(
     return seconds
 
 
+def failed_modules(junit: Path) -> set[str]:
+    """Returns the test modules (paths) with a failure or error in ``junit``, a JUnit XML."""
+    if not junit.exists():
+        return set()
+    return {
+        case.get("classname", "").replace(".", "/") + ".py"
+        for case in ElementTree.parse(junit).iter("testcase")
+        if case.find("failure") is not None or case.find("error") is not None
+    }
+
+
 def test_generated_suite_passes(
     project_env: ProjectEnv,
     rendered: Rendered,
@@ -74,15 +85,24 @@ def test_generated_suite_passes(
             if not (runs / f"{key}.json").exists():
                 mine.append(module)
         if mine:
-            outcome = {"outcome": "failed", "combination": combination}
+            outcomes = {
+                module: {"outcome": "failed", "combination": combination} for module in mine
+            }
             try:
                 record_property(GENERATED_MODULES, suite_run(project_env, tmp_path, tests=mine))
-                outcome["outcome"] = "passed"
+                failed = set()
             except pytest.skip.Exception as skipped:
-                outcome |= {"outcome": "skipped", "reason": str(skipped)}
+                failed = set()
+                for outcome in outcomes.values():
+                    outcome |= {"outcome": "skipped", "reason": str(skipped)}
+                raise
+            except BaseException:
+                failed = (failed_modules(tmp_path / "junit.xml") & set(mine)) or set(mine)
                 raise
             finally:
-                for module in mine:
+                for module, outcome in outcomes.items():
+                    if outcome["outcome"] == "failed" and module not in failed:
+                        outcome["outcome"] = "passed"
                     (runs / f"{keys[module]}.json").write_text(json.dumps(outcome))
     for key in elsewhere:
         with (runs / f"{key}.lock").open("w") as lock:

@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import Rendered
 from tests.matrix import default_combination
 from tests.suite_keys import ADDONS, addons_named, module_keys
+from tests.test_generated_suite import failed_modules
 
 BASE = {
     "app.py": "x = 1\n",
@@ -114,3 +115,17 @@ def test_an_add_on_option_changes_only_what_modules_naming_it_read(
     for module in (one.keys() & two.keys()) - naming:
         assert one[module] == two[module], f"{module} reads what {option} changes"
     assert one.keys() ^ two.keys() <= naming, "a module only one of them has does not name it"
+
+
+def test_the_modules_that_failed_are_read_from_junit(tmp_path: Path) -> None:
+    """A module's outcome comes from its own test cases: one failure fails it, not the run."""
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        "<testsuites><testsuite>"
+        '<testcase classname="tests.test_live" name="a"/>'
+        '<testcase classname="tests.test_limits" name="b"><failure message="x"/></testcase>'
+        '<testcase classname="pkg.core.tests.test_logs" name="c"><error message="y"/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    assert failed_modules(junit) == {"tests/test_limits.py", "pkg/core/tests/test_logs.py"}
+    assert failed_modules(tmp_path / "missing.xml") == set()

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from tests.processes import CLIENT_LIMITS_OFF
 pytestmark = pytest.mark.live
 
 # The shipped defaults (config/settings.py), which these servers run with.
-SOCKET_BURST = 20
+SOCKET_RATE, SOCKET_BURST = 10, 20
 USER_MAX_SOCKETS = 20
 FRAME_MAX_BYTES = 12 * 4000 + 1024
 FLOOD = 3000
@@ -89,13 +90,14 @@ def test_a_flood_is_told_then_closed_and_bystanders_never_notice(limited):
     one, other = limited.ports
     before = limited.figures()
 
-    async def scenario() -> tuple[list[dict], int | None, list[str], list[float]]:
+    async def scenario() -> tuple[list[dict], int | None, list[str], list[str], float]:
         async with (
             connect(other, "/ws/chat/flooded/", bob) as member,
             connect(other, "/ws/chat/calm/", carol) as calm_poster,
             connect(one, "/ws/chat/calm/", bob) as calm_reader,
         ):
             flooder = await connect(one, "/ws/chat/flooded/", alice)
+            started = time.monotonic()
             closed = asyncio.create_task(frames_until_closed(flooder))
 
             async def flood() -> None:
@@ -115,6 +117,8 @@ def test_a_flood_is_told_then_closed_and_bystanders_never_notice(limited):
 
             _, heard = await asyncio.gather(flood(), converse())
             frames, code = await closed
+            # The server stopped reading the flood before the client saw its close.
+            flooded_for = time.monotonic() - started
             # Everything the flood got into the room, up to a frame posted after it.
             await flooder.close()
             async with connect(one, "/ws/chat/flooded/", carol) as marker:
@@ -124,9 +128,9 @@ def test_a_flood_is_told_then_closed_and_bystanders_never_notice(limited):
                 "message"
             ) != "after the flood":
                 seen.append(text.get("message"))
-            return frames, code, seen, heard
+            return frames, code, seen, heard, flooded_for
 
-    frames, code, seen, heard = asyncio.run(scenario())
+    frames, code, seen, heard, flooded_for = asyncio.run(scenario())
     # The server closed it with 4029 (its own count says so, below). The client hears it
     # unless Daphne lets the connection go with the flood still unread: the kernel then
     # resets it, and the client's kernel drops the close frame it had received.
@@ -138,9 +142,10 @@ def test_a_flood_is_told_then_closed_and_bystanders_never_notice(limited):
     # server reads the flood slowly) starts them again. Either way, the server stopped
     # answering long before the flood's end.
     assert len(errors) + len(seen) < FLOOD / 10
-    # At most the burst, and the few tokens that came back while the flood was refused
-    # (none at all when the backlog closed it at its first frame).
-    assert len(seen) < SOCKET_BURST + 10
+    # At most the burst, and the tokens that came back while the flood was read (none
+    # at all when the backlog closed it at its first frame): a loaded server reads it
+    # slowly, so that is a bound in time, not a count.
+    assert len(seen) <= SOCKET_BURST + SOCKET_RATE * flooded_for, flooded_for
     assert heard == [f"calm {n}" for n in range(5)]
     after = limited.figures()
     hits = [
