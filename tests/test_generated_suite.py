@@ -4,6 +4,7 @@ import contextlib
 import fcntl
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -23,10 +24,13 @@ from tests.suite_keys import module_keys
 
 
 def suite_run(
-    project_env: ProjectEnv, workdir: Path, env: dict[str, str] | None = None, tests: tuple = ()
+    project_env: ProjectEnv,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    tests: Sequence[str] = (),
 ) -> dict:
-    """Runs the generated suite as its README says (or only ``tests``, pytest node ids);
-    returns its seconds per test module.
+    """Runs the generated suite as its README says, or what ``tests`` selects (pytest node
+    ids, ``--ignore=`` options); returns its seconds per test module.
 
     Fails the test if the suite fails, and skips it (a failure under CI=true) if the suite
     skipped anything: a skip there is a check that did not run.
