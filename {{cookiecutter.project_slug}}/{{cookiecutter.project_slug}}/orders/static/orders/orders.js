@@ -8,7 +8,9 @@ const error = document.getElementById("order-error");
 const connection = document.getElementById("connection");
 const csrf = () => form.querySelector("[name=csrfmiddlewaretoken]").value;
 
-// Shows `order` ({order_id, status, quantity, error}) in its row, adding the row if new.
+// Shows `order` ({order_id, status, quantity, error, updated_at}) in its row, adding the
+// row if new. An older state than the row's is ignored: the answer to the POST can arrive
+// after the pushes of later steps (without a task queue the request waits for them).
 function show(order) {
   let row = table.querySelector(`tr[data-id="${order.order_id}"]`);
   if (!row) {
@@ -22,6 +24,10 @@ function show(order) {
     table.prepend(row);
     document.getElementById("no-orders")?.remove();
   }
+  if (row.dataset.updated && Date.parse(order.updated_at) < Date.parse(row.dataset.updated)) {
+    return;
+  }
+  row.dataset.updated = order.updated_at;
   row.dataset.status = order.status;
   row.cells[2].textContent = order.status;
   row.cells[3].textContent = order.error || "";
