@@ -6,7 +6,7 @@ import sys
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 # Names the generated project already uses or imports at top level.
-TAKEN = {"config", "django", "channels", "daphne", "redis", "tests", "test", "static"}
+TAKEN = {"config", "django", "channels", "daphne", "redis", "celery", "tests", "test", "static"}
 
 
 def slug_problem(slug: str) -> str | None:

@@ -15,16 +15,23 @@ TEMPLATE_ROOT = REPO / "{{cookiecutter.project_slug}}"
 LOCKS = ("requirements.lock", "requirements-dev.lock")
 # The options the dependencies vary with; every other option leaves pyproject.toml's
 # dependencies alone.
-DEPENDENCY_OPTIONS = ("auth", "asgi_server")
+DEPENDENCY_OPTIONS = ("auth", "asgi_server", "use_celery")
 
 
-def variant_name(lock: str, values: dict[str, str]) -> str:
+def condition_of(name: str, value: object) -> str:
+    """Returns the Jinja test that ``name`` has ``value``: a switch as itself or its negation."""
+    if isinstance(value, bool):
+        return f"cookiecutter.{name}" if value else f"not cookiecutter.{name}"
+    return f"cookiecutter.{name} == '{value}'"
+
+
+def variant_name(lock: str, values: dict[str, object]) -> str:
     """Returns the template's file name of ``lock`` for one dependency variant."""
-    condition = " and ".join(f"cookiecutter.{name} == '{values[name]}'" for name in values)
+    condition = " and ".join(condition_of(name, value) for name, value in values.items())
     return f"{{% if {condition} %}}{lock}{{% endif %}}"
 
 
-def variants() -> list[dict[str, str]]:
+def variants() -> list[dict[str, object]]:
     """Returns each distinct value of the dependency options, in matrix order."""
     found = []
     for combination in combinations().values():
@@ -34,7 +41,7 @@ def variants() -> list[dict[str, str]]:
     return found
 
 
-def refresh(values: dict[str, str], work: Path, upgrade: bool = True) -> None:
+def refresh(values: dict[str, object], work: Path, upgrade: bool = True) -> None:
     """Renders one variant, re-resolves its locks there and copies them back.
 
     ``upgrade`` takes the newest versions allowed; without it every pin still allowed stays.

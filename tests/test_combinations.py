@@ -160,3 +160,36 @@ def test_docker_files_pass_their_linters(rendered: Rendered, combination: str) -
     # check-jsonschema ships the compose-spec schema (vendor.compose-spec), so no download.
     schema = ["--builtin-schema", "vendor.compose-spec"]
     run([template_tool("check-jsonschema"), *schema, files[1]], rendered.root, 60)
+
+
+def test_celery_is_there_exactly_with_use_celery(rendered: Rendered, combination: str) -> None:
+    """With use_celery the worker is declared, locked and wired (command, unit, compose
+    service); without it nothing of Celery is generated, imported or installed."""
+    values = combinations()[combination]
+    on = values["use_celery"]
+    root = rendered.root
+    metadata = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert any(dep.startswith("celery") for dep in metadata["dependencies"]) == on
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        assert ("\ncelery==" in (root / lock).read_text(encoding="utf-8")) == on, lock
+    worker_files = [
+        "config/celery.py",
+        "bin/worker",
+        f"deploy/systemd/{rendered.slug}-worker.service",
+        f"{rendered.slug}/orders/tasks.py",
+        "tests/test_worker.py",
+    ]
+    for name in worker_files:
+        assert (root / name).exists() == on, name
+    importing = [
+        name
+        for name in rendered.files
+        if name.endswith(".py")
+        and re.search(r"^\s*(from|import) celery\b", (root / name).read_text(), re.MULTILINE)
+    ]
+    assert bool(importing) == on, importing
+    if values["use_docker"]:
+        services = yaml.safe_load((root / "compose.yaml").read_text(encoding="utf-8"))["services"]
+        assert ("worker" in services) == on
+        if on:
+            assert "healthcheck" in services["worker"]

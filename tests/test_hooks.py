@@ -36,7 +36,9 @@ def test_refuses_malformed_slug(slug: str, why: str) -> None:
     assert repr(slug) in problem
 
 
-@pytest.mark.parametrize("slug", ["class", "import", "json", "asyncio", "config", "django"])
+@pytest.mark.parametrize(
+    "slug", ["class", "import", "json", "asyncio", "config", "django", "celery"]
+)
 def test_refuses_clashing_slug(slug: str) -> None:
     """It refuses a keyword, a standard-library module or a name the project imports."""
     problem = pre.slug_problem(slug)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "{{ cookiecutter.project_slug }}.accounts",
     "{{ cookiecutter.project_slug }}.chat",
     "{{ cookiecutter.project_slug }}.notifications",
+    "{{ cookiecutter.project_slug }}.orders",
 {%- if cookiecutter.use_presence %}
     "{{ cookiecutter.project_slug }}.presence",
 {%- endif %}
@@ -202,6 +203,97 @@ WEBSOCKET_FRAME_MAX_LENGTH = env.int(
     "WEBSOCKET_FRAME_MAX_LENGTH", default=12 * CHAT_MESSAGE_MAX_LENGTH + 1024
 )
 
+# Orders (orders/services.py): seconds each processing step takes, so that a person sees
+# the updates arrive; larger orders than ORDER_STOCK fail (the example's business rule).
+ORDER_STEP_SECONDS = env.float("ORDER_STEP_SECONDS", default=1.0)
+ORDER_STOCK = env.int("ORDER_STOCK", default=10)
+{%- if cookiecutter.use_celery %}
+
+# Celery (config/celery.py reads every CELERY_ setting): Redis as broker and result
+# backend, JSON only, acknowledged after the task ran (a worker that dies mid-task leaves it
+# for another), with time limits below the visibility timeout so that a running task is
+# never handed out twice. In tests, tasks run in the test process (eager) unless a test
+# starts a worker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=TESTING)
+CELERY_TASK_EAGER_PROPAGATES = True
+if not REDIS_URL and not CELERY_TASK_ALWAYS_EAGER:
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set: Celery needs Redis as its broker. Start `redis-server` and "
+        "set REDIS_URL=redis://127.0.0.1:6379/0 (in .env), or set CELERY_TASK_ALWAYS_EAGER=true "
+        "to run tasks inside the web process (development only)."
+    )
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_RESULT_ACCEPT_CONTENT = ["json"]
+# The order row is the result: tasks store none unless they ask to (ignore_result=False).
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 86400
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per worker process: with acks late, prefetched tasks would wait
+# behind a long one (and be redelivered if the worker dies).
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The longest task may run CELERY_TASK_TIME_LIMIT seconds (then its process is killed);
+# at the soft limit it gets SoftTimeLimitExceeded and records the failure.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int(
+    "CELERY_TASK_SOFT_TIME_LIMIT", default=max(1, CELERY_TASK_TIME_LIMIT - 30)
+)
+# An unacknowledged task goes back to the queue this many seconds after it was handed out:
+# longer than the time limit, or a task still running would run a second time.
+CELERY_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_VISIBILITY_TIMEOUT", default=2 * CELERY_TASK_TIME_LIMIT
+)
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "Celery's timers must hold CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < "
+        "CELERY_VISIBILITY_TIMEOUT: a task still running past the visibility timeout is "
+        "handed to a second worker."
+    )
+# Retries of tasks that met a Redis or database hiccup: at most this many, with
+# exponential back-off (1, 2, 4, ... s, capped, with full jitter).
+CELERY_TASK_MAX_RETRIES = env.int("CELERY_TASK_MAX_RETRIES", default=5)
+CELERY_TASK_RETRY_BACKOFF_MAX = env.int("CELERY_TASK_RETRY_BACKOFF_MAX", default=60)
+# Every Redis client sized and timed on purpose (redis-py's defaults: 100 connections per
+# pool, 5 s socket timeouts), for the broker and for the result backend.
+CELERY_BROKER_POOL_LIMIT = env.int("CELERY_BROKER_POOL_LIMIT", default=10)
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Seconds between a worker's sweeps for tasks whose worker died (unacknowledged past the
+# visibility timeout), which it puts back in the queue.
+CELERY_RESTORE_INTERVAL = env.int("CELERY_RESTORE_INTERVAL", default=60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # kombu sweeps every interval x throttle seconds (100 by default): here every interval.
+    "unacked_restore_interval": CELERY_RESTORE_INTERVAL,
+    "unacked_restore_throttle": 1,
+    "max_connections": CELERY_BROKER_POOL_LIMIT,
+    # Above the worker's 1 s blocking pop, so an idle worker never times out.
+    "socket_timeout": 30,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 25,
+    "retry_on_timeout": True,
+}
+CELERY_REDIS_MAX_CONNECTIONS = CELERY_BROKER_POOL_LIMIT
+CELERY_REDIS_SOCKET_TIMEOUT = 30
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 5
+CELERY_REDIS_RETRY_ON_TIMEOUT = True
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 25
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 5, "interval_start": 0.2, "interval_step": 0.5}
+}
+# Worker processes per `bin/worker` (one per core is a start; tasks that wait on I/O take
+# more).
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+{%- endif %}
+
 # How sockets authenticate: "session" (login cookie) or "jwt" (access tokens), and the
 # accounts app's mixin that does it for every consumer (core/consumers.py imports it from
 # here, so that core depends on no feature app).
@@ -302,6 +394,10 @@ LOGGING = {
     "loggers": {
         "{{ cookiecutter.project_slug }}": {"level": LOG_LEVEL},
         "django.request": {"level": "WARNING"},
+{%- if cookiecutter.use_celery %}
+        # The worker's own lines (ready, task received and done) in this format.
+        "celery": {"level": LOG_LEVEL},
+{%- endif %}
 {%- if cookiecutter.asgi_server == "uvicorn" %}
         # Uvicorn logs `WebSocket /path?token=...` at INFO, and the access log writes query
         # strings: both go through the console handler, whose filter removes them.

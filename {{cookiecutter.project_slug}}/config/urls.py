@@ -12,10 +12,12 @@ admin.site.login_form = AdminLoginForm
 urlpatterns = [
     path("", include("{{ cookiecutter.project_slug }}.chat.urls")),
     path("", include("{{ cookiecutter.project_slug }}.core.urls")),
+    path("orders/", include("{{ cookiecutter.project_slug }}.orders.urls")),
     path("accounts/login/", accounts.login, name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
 {%- if cookiecutter.auth == "jwt" %}
     path("api/auth/", include("{{ cookiecutter.project_slug }}.accounts.urls")),
+    path("api/orders/", include("{{ cookiecutter.project_slug }}.orders.api")),
 {%- endif %}
     path("admin/login/", accounts.admin_login),
     path("admin/", admin.site.urls),

@@ -61,6 +61,8 @@ LIVE_TIMERS = {
     # A slow reader is found after fewer frames (500) or seconds (10) than in production.
     "WEBSOCKET_SEND_BACKLOG": "50",
     "WEBSOCKET_SLOW_READER_SECONDS": "2",
+    # An order's steps (orders/services.py): quick, yet each its own push to the page.
+    "ORDER_STEP_SECONDS": "0.2",
 }
 
 
