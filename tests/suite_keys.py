@@ -35,6 +35,32 @@ ADDONS: dict[str, tuple[str, list[str]]] = {
     ),
 }
 
+# A shared option: the words that name it, and the files it may change. Its other value
+# changes files every module reads (settings, locks, config/__init__.py), so no key can
+# prove a module unaffected; but a module that never names it runs, for both values, only
+# with the option at its default. A judgment, written down in docs/decisions.md, and
+# guarded: tests/test_suite_keys.py fails when turning the option over changes any other
+# file, or a module that names none of the words.
+SHARED: dict[str, tuple[str, list[str]]] = {
+    "use_celery": (
+        r"[Cc]elery|CELERY|\borders\b|\bOrders?\b|\border_\w+|\bworker\b",
+        [
+            ".env.example",
+            "Makefile",
+            "bin/worker",
+            "compose.yaml",
+            "config/__init__.py",
+            "config/celery.py",
+            "config/settings.py",
+            "deploy/systemd/*-worker.service",
+            "pyproject.toml",
+            "requirements*.lock",
+            "tests/background.py",
+            "*/orders/*",
+        ],
+    ),
+}
+
 
 def matches(name: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
@@ -93,7 +119,23 @@ def file_digest(name: str, content: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\0" + content).digest()
 
 
+def shared_keys(
+    keys: dict[str, str], rendered: "Rendered", base_keys: dict[str, str], option: str
+) -> dict[str, str]:
+    """Returns ``keys`` with the key of each module that does not name ``option`` taken
+    from ``base_keys``, the keys of the same combination with ``option`` at its default."""
+    words = SHARED[option][0]
+    return {
+        module: base_keys[module]
+        if module in base_keys
+        and not re.search(words, (rendered.root / module).read_text(encoding="utf-8"))
+        else key
+        for module, key in keys.items()
+    }
+
+
 def addon_changes(combination: Combination) -> int:
-    """Returns how many add-on options ``combination`` sets away from their defaults."""
+    """Returns how many add-on and shared options ``combination`` sets away from their
+    defaults: a combination with fewer runs first, as most of the others' modules are its."""
     default = default_combination()[1]
-    return sum(combination[name] != default[name] for name in ADDONS)
+    return sum(combination[name] != default[name] for name in (*ADDONS, *SHARED))

@@ -4,7 +4,7 @@ import contextlib
 import fcntl
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -20,7 +20,8 @@ from tests.conftest import (
     require_or_skip,
     run_id,
 )
-from tests.suite_keys import module_keys
+from tests.matrix import combinations, default_combination
+from tests.suite_keys import SHARED, module_keys, shared_keys
 
 
 def suite_run(
@@ -63,9 +64,26 @@ def failed_modules(junit: Path) -> set[str]:
     }
 
 
-def test_generated_suite_passes(
-    project_env: ProjectEnv,
+@pytest.fixture
+def keys(
+    combination: str,
     rendered: Rendered,
+    render: Callable[..., Rendered],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    """The key of each test module of ``combination``'s project (tests/suite_keys.py)."""
+    keys = module_keys(rendered)
+    values, default = combinations()[combination], default_combination()[1]
+    for option in SHARED:
+        if values[option] != default[option]:
+            base = render(tmp_path_factory.mktemp("base"), values | {option: default[option]})
+            keys = shared_keys(keys, rendered, module_keys(base), option)
+    return keys
+
+
+def test_generated_suite_passes(
+    keys: dict[str, str],
+    project_env: ProjectEnv,
     combination: str,
     record_property,
     request: pytest.FixtureRequest,
@@ -75,7 +93,6 @@ def test_generated_suite_passes(
     reads (tests/suite_keys.py)."""
     runs = CACHE / "suites" / run_id(request.config)
     runs.mkdir(parents=True, exist_ok=True)
-    keys = module_keys(rendered)
     elsewhere: list[str] = []
     with contextlib.ExitStack() as held:
         mine = []

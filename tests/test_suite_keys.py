@@ -1,13 +1,22 @@
 """Two combinations share a test module's run only when it reads the very same files."""
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Rendered
-from tests.matrix import default_combination
-from tests.suite_keys import ADDONS, addons_named, module_keys
+from tests.matrix import default_combination, load_context, options
+from tests.suite_keys import (
+    ADDONS,
+    SHARED,
+    SUITE_INERT,
+    addons_named,
+    is_test_module,
+    matches,
+    module_keys,
+)
 from tests.test_generated_suite import failed_modules
 
 BASE = {
@@ -129,3 +138,40 @@ def test_the_modules_that_failed_are_read_from_junit(tmp_path: Path) -> None:
     )
     assert failed_modules(junit) == {"tests/test_limits.py", "pkg/core/tests/test_logs.py"}
     assert failed_modules(tmp_path / "missing.xml") == set()
+
+
+def opposite() -> dict:
+    """The combination furthest from the default: every option at another value."""
+    return {
+        name: values[-1] if values[0] == default_combination()[1][name] else values[0]
+        for name, values in options(load_context()).items()
+    }
+
+
+@pytest.mark.parametrize("option", sorted(SHARED))
+@pytest.mark.parametrize("base", ["default", "opposite"])
+def test_a_shared_option_changes_only_the_files_it_names(
+    option: str, base: str, render: Callable[..., Rendered], tmp_path: Path
+) -> None:
+    """Turning a shared option over changes its own files and the modules naming it only:
+    the premise of running every other module with the option at its default alone."""
+    words, allowed = SHARED[option]
+    values = default_combination()[1] if base == "default" else opposite()
+    one = render(tmp_path / "one", values)
+    two = render(tmp_path / "two", values | {option: not values[option]})
+    changed = {
+        name
+        for name in set(one.files) | set(two.files)
+        if not (one.root / name).exists()
+        or not (two.root / name).exists()
+        or (one.root / name).read_bytes() != (two.root / name).read_bytes()
+    }
+    assert changed, f"turning {option} over changes nothing"
+    # An add-on's files are in the keys of the modules naming the add-on only.
+    addon_files = [pattern for _, patterns in ADDONS.values() for pattern in patterns]
+    for name in changed - {n for n in changed if matches(n, SUITE_INERT + addon_files + allowed)}:
+        text = next(r.root / name for r in (one, two) if (r.root / name).exists()).read_text()
+        assert is_test_module(name) and re.search(words, text), (
+            f"{name} changes with {option} but is neither a file SHARED lists for it nor a "
+            "test module naming it"
+        )

@@ -522,6 +522,40 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+# Seconds an access token lives on the `site` servers (auth = jwt): pages refresh it halfway.
+SITE_TOKEN_LIFETIME = 4
+
+
+@dataclass
+class Site:
+    """Two server processes of a browser test module's own, and how to sign in to them."""
+
+    env: dict[str, str]
+    processes: dict[int, subprocess.Popen]
+    users: dict[str, str]
+    log: Path
+
+    def url(self, index: int = 0) -> str:
+        return f"http://127.0.0.1:{list(self.processes)[index]}"
+
+
+@pytest.fixture(scope="module")
+def site(production: Production, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Two production servers (bin/serve, static files collected) on the live servers'
+    database and Redis, for one module, which may kill, stop and restart them; their
+    access tokens live a few seconds, so that pages refresh them while the tests run."""
+    tmp_path = tmp_path_factory.mktemp("browser")
+    env = {
+        **production.env,
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+        "JWT_ACCESS_TOKEN_LIFETIME": str(SITE_TOKEN_LIFETIME),
+    }
+    run_manage(env, "collectstatic", "--no-input", "--verbosity", "0")
+    log = tmp_path / "servers.log"
+    with server_cluster(env, log) as processes:
+        yield Site(env, processes, production.users, log)
+
+
 @dataclass
 class IdleSocket:
     """A socket opened early and left idle in a thread of its own, then used once."""

@@ -1,17 +1,14 @@
 """The pages in a real browser: headless Chromium (Playwright) against real server processes.
 
-The module starts two production servers of its own (bin/serve, static files collected)
-on the live servers' database and Redis, so that it can kill, stop and restart them; its
-access tokens live a few seconds, so that pages refresh them while the tests run.
+The module starts two production servers of its own (the `site` fixture), so that it can
+kill, stop and restart them.
 """
 
 import json
 import os
 import re
 import signal
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,47 +17,17 @@ from django.conf import settings
 from playwright.sync_api import Browser, Page, expect
 
 from tests.auth import browser_sign_in
-from tests.background import order_processing
-from tests.fixtures import Production, run_manage, server_cluster
+from tests.fixtures import Site
 from tests.processes import start_server
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
-# Seconds an access token lives on these servers (auth = jwt): pages refresh it halfway.
-TOKEN_LIFETIME = 4
 # The page's client, quick enough for tests: a half-open socket is found within 3 s, and
 # no reconnect waits more than a second. The pong may take 2 s: 32 suites share two cores.
 CLIENT_OPTIONS = {"heartbeat": 1000, "pongTimeout": 2000, "openTimeout": 3000, "cap": 1000}
 # Every wait for the page, in ms: generous for a loaded machine, never a fixed sleep.
 WAIT = 20_000
 expect.set_options(timeout=WAIT)
-
-
-@dataclass
-class Site:
-    """Two server processes of the module's own, and how to sign in to them."""
-
-    env: dict[str, str]
-    processes: dict[int, subprocess.Popen]
-    users: dict[str, str]
-    log: Path
-
-    def url(self, index: int = 0) -> str:
-        return f"http://127.0.0.1:{list(self.processes)[index]}"
-
-
-@pytest.fixture(scope="module")
-def site(production: Production, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp_path = tmp_path_factory.mktemp("browser")
-    env = {
-        **production.env,
-        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
-        "JWT_ACCESS_TOKEN_LIFETIME": str(TOKEN_LIFETIME),
-    }
-    run_manage(env, "collectstatic", "--no-input", "--verbosity", "0")
-    log = tmp_path / "servers.log"
-    with server_cluster(env, log) as processes:
-        yield Site(env, processes, production.users, log)
 
 
 @pytest.fixture
@@ -211,38 +178,3 @@ def test_page_finds_a_half_open_socket(open_room, site: Site) -> None:
     expect(connection).to_have_attribute("data-state", "live")
     post(alice, "answered again")
     sent(alice, "answered again")
-
-
-def test_an_order_moves_on_its_page_without_a_reload(
-    chromium: Browser, site: Site, tmp_path: Path
-) -> None:
-    """A signed-in user places an order on /orders/ and watches its row go from pending to
-    done, each step pushed over the notification socket; too large an order shows failed,
-    with the reason."""
-    with order_processing(site.env, tmp_path):
-        context = chromium.new_context(viewport={"width": 390, "height": 844})
-        try:
-            page = context.new_page()
-            browser_sign_in(page, site.url(), "carol", site.users)
-            page.goto(f"{site.url()}/orders/")
-            expect(page.locator("#connection")).to_have_attribute("data-state", "live")
-            # Every status the row shows, in order, as the page changes it.
-            page.evaluate(
-                """() => { window.statuses = []; new MutationObserver(() => {
-                    const row = document.querySelector("#orders tbody tr");
-                    const status = row && row.dataset.status;
-                    if (status && window.statuses.at(-1) !== status) window.statuses.push(status);
-                  }).observe(document.querySelector("#orders tbody"),
-                             {subtree: true, childList: true, attributes: true}); }"""
-            )
-            page.get_by_role("button", name="Place order").click()
-            row = page.locator("#orders tbody tr").first
-            expect(row).to_have_attribute("data-status", "done")
-            assert page.evaluate("window.statuses").count("done") == 1
-            assert {"processing", "shipped"} <= set(page.evaluate("window.statuses"))
-            page.get_by_label("Place an order").fill("11")
-            page.get_by_role("button", name="Place order").click()
-            expect(row).to_have_attribute("data-status", "failed")
-            expect(row.locator(".note")).to_have_text("only 10 in stock: order at most 10")
-        finally:
-            context.close()
