@@ -31,8 +31,9 @@ MODULES_RUN = "cc_modules_run"
 # A generated suite's seconds per test module, recorded by the test that ran it.
 GENERATED_MODULES = "cc_generated_modules"
 SLOWEST_ROWS = 8
-# Modules that run a whole generated suite of their own: started first, each on a worker.
-LONG_MODULES = ("tests/test_newest_python.py", "tests/test_postgres.py")
+# Modules that run a whole generated suite of their own, or a long wait in one: started
+# first, each on a worker.
+LONG_MODULES = ("tests/test_newest_python.py", "tests/test_postgres.py", "tests/test_outage.py")
 
 
 def require_or_skip(reason: str) -> NoReturn:
