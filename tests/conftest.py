@@ -20,6 +20,7 @@ from xdist.scheduler import LoadGroupScheduling
 
 from tests.matrix import REPO, Combination, combinations
 from tests.pythons import version_of
+from tests.suite_keys import addon_changes
 
 CACHE = REPO / ".cache"
 os.environ.setdefault("UV_CACHE_DIR", str(CACHE / "uv"))
@@ -129,8 +130,6 @@ def add(totals: dict[str, float], key: str, seconds: float) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    from tests.suite_keys import addon_changes  # it needs Rendered from here
-
     if "combination" not in metafunc.fixturenames:
         return
     wanted = metafunc.config.getoption("combination")
@@ -244,22 +243,26 @@ def render(cookiecutter_config: Path) -> Callable[..., Rendered]:
 
 
 @pytest.fixture(scope="session")
-def _renders() -> dict[str, Rendered]:
-    return {}
+def render_combination(
+    render: Callable[..., Rendered], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Rendered]:
+    """Renders a combination by id, once per worker."""
+    renders: dict[str, Rendered] = {}
+
+    def render_combination(combination: str) -> Rendered:
+        if combination not in renders:
+            values: Combination = combinations()[combination]
+            directory = tmp_path_factory.mktemp(f"render-{combination}")
+            renders[combination] = render(directory, values)
+        return renders[combination]
+
+    return render_combination
 
 
 @pytest.fixture
-def rendered(
-    combination: str,
-    render: Callable[..., Rendered],
-    _renders: dict[str, Rendered],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Rendered:
+def rendered(combination: str, render_combination: Callable[[str], Rendered]) -> Rendered:
     """The project rendered for ``combination``, once per run (xdist keeps it on one worker)."""
-    if combination not in _renders:
-        values: Combination = combinations()[combination]
-        _renders[combination] = render(tmp_path_factory.mktemp(f"render-{combination}"), values)
-    return _renders[combination]
+    return render_combination(combination)
 
 
 def clean_environ(

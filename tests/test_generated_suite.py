@@ -20,7 +20,7 @@ from tests.conftest import (
     require_or_skip,
     run_id,
 )
-from tests.matrix import combinations, default_combination
+from tests.matrix import combination_id, combinations, default_combination
 from tests.suite_keys import SHARED, module_keys, shared_keys
 
 
@@ -66,17 +66,14 @@ def failed_modules(junit: Path) -> set[str]:
 
 @pytest.fixture
 def keys(
-    combination: str,
-    rendered: Rendered,
-    render: Callable[..., Rendered],
-    tmp_path_factory: pytest.TempPathFactory,
+    combination: str, rendered: Rendered, render_combination: Callable[[str], Rendered]
 ) -> dict[str, str]:
     """The key of each test module of ``combination``'s project (tests/suite_keys.py)."""
     keys = module_keys(rendered)
     values, default = combinations()[combination], default_combination()[1]
     for option in SHARED:
         if values[option] != default[option]:
-            base = render(tmp_path_factory.mktemp("base"), values | {option: default[option]})
+            base = render_combination(combination_id(values | {option: default[option]}))
             keys = shared_keys(keys, rendered, module_keys(base), option)
     return keys
 
@@ -134,7 +131,7 @@ def test_generated_suite_passes(
             pytest.fail(f"{module}: the worker that ran it stopped before it ended", pytrace=False)
         found = json.loads(outcome.read_text(encoding="utf-8"))
         if found["outcome"] == "skipped":
-            pytest.skip(found["reason"])
+            require_or_skip(found["reason"])
         if found["outcome"] != "passed":
             pytest.fail(f"{module} failed in {found['combination']}'s run of it", pytrace=False)
     record_property(MODULES_RUN, (len(mine), len(keys)))

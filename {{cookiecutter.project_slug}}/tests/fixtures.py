@@ -528,7 +528,7 @@ SITE_TOKEN_LIFETIME = 4
 
 @dataclass
 class Site:
-    """Two server processes of a browser test module's own, and how to sign in to them."""
+    """Two server processes of the browser tests' own, and how to sign in to them."""
 
     env: dict[str, str]
     processes: dict[int, subprocess.Popen]
@@ -539,11 +539,12 @@ class Site:
         return f"http://127.0.0.1:{list(self.processes)[index]}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(production: Production, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Two production servers (bin/serve, static files collected) on the live servers'
-    database and Redis, for one module, which may kill, stop and restart them; their
-    access tokens live a few seconds, so that pages refresh them while the tests run."""
+    database and Redis, for the browser tests, which may kill, stop and restart them as
+    long as they put them back; their access tokens live a few seconds, so that pages
+    refresh them while the tests run."""
     tmp_path = tmp_path_factory.mktemp("browser")
     env = {
         **production.env,
