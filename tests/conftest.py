@@ -20,12 +20,17 @@ from xdist.scheduler import LoadGroupScheduling
 
 from tests.matrix import REPO, Combination, combinations
 from tests.pythons import version_of
-from tests.suite_keys import addon_changes
+from tests.suite_keys import run_rank
 
 CACHE = REPO / ".cache"
 os.environ.setdefault("UV_CACHE_DIR", str(CACHE / "uv"))
 # Variables that would make a subprocess use the template's environment instead of its own.
 LEAKY_VARIABLES = ("VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "PYTHONHOME")
+# Variables that make every process of a project slower than on a developer's machine.
+# PYTHONDONTWRITEBYTECODE (set on some CI machines) with envs that uv builds without
+# bytecode makes each process compile Django and its stack again: 3.4 s of CPU to start a
+# Daphne against 1.0 s with the bytecode written once (docs/benchmarks/test-suite.md).
+SLOWING_VARIABLES = ("PYTHONDONTWRITEBYTECODE",)
 RENDERED, SUITE_PASSED = "cc_rendered", "cc_suite_passed"
 # (test modules a combination ran, test modules its suite has): the others ran elsewhere.
 MODULES_RUN = "cc_modules_run"
@@ -141,10 +146,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 id=combination_id,
                 marks=[pytest.mark.combination, pytest.mark.xdist_group(combination_id)],
             )
-            # Combinations that differ from an earlier one in add-ons only come last: most of
-            # their test modules ran in the earlier one (tests/suite_keys.py).
+            # Combinations with every add-on on come first, those with Celery on later: the
+            # others differ from one of them in add-ons only, and run little or nothing of
+            # their own (tests/suite_keys.py).
             for combination_id in sorted(
-                combinations(), key=lambda found: addon_changes(combinations()[found])
+                combinations(), key=lambda found: run_rank(combinations()[found])
             )
             if not wanted or combination_id in wanted
         ],
@@ -272,7 +278,7 @@ def clean_environ(
     environ = {
         name: value
         for name, value in os.environ.items()
-        if name not in LEAKY_VARIABLES and not name.startswith("PYTEST_")
+        if name not in (*LEAKY_VARIABLES, *SLOWING_VARIABLES) and not name.startswith("PYTEST_")
     }
     if env_dir is not None:
         environ["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{environ.get('PATH', '')}"

@@ -134,8 +134,11 @@ def shared_keys(
     }
 
 
-def addon_changes(combination: Combination) -> int:
-    """Returns how many add-on and shared options ``combination`` sets away from their
-    defaults: a combination with fewer runs first, as most of the others' modules are its."""
+def run_rank(combination: Combination) -> int:
+    """Returns how many add-ons ``combination`` leaves off and how many shared options it
+    sets away from their defaults: a combination with fewer runs first. One with every
+    add-on on runs the add-on modules in the same suite run as the rest, on the servers
+    that run has started; the combinations without them then run nothing of their own."""
     default = default_combination()[1]
-    return sum(combination[name] != default[name] for name in (*ADDONS, *SHARED))
+    off = sum(not combination[name] for name in ADDONS)
+    return off + sum(combination[name] != default[name] for name in SHARED)

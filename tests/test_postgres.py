@@ -24,6 +24,7 @@ DEFAULT_VALUES = default_combination()[1]
 NOT_ABOUT_THE_DATABASE = (
     "tests/test_browser.py",
     "tests/test_fanout_benchmark.py",
+    "tests/test_orders_page.py",
     "tests/test_faults.py",
     "tests/test_presence_storm.py",
 )
