@@ -16,6 +16,7 @@ Two kinds of file stay out of a key:
 import fnmatch
 import hashlib
 import re
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -25,26 +26,57 @@ if TYPE_CHECKING:
     from tests.conftest import Rendered
 
 SUITE_INERT = ["README.md", ".github/*", ".env"]
-# An add-on option: the words that name it, and the files that only modules naming it read.
-# tests/test_suite_keys.py checks that turning it on changes nothing else a module reads.
-ADDONS: dict[str, tuple[str, list[str]]] = {
-    "use_nginx": (r"\bnginx", ["deploy/nginx/*"]),
-    "use_docker": (
-        r"\b([Dd]ocker\w*|compose|healthcheck|HEALTHCHECK)\b",
-        ["Dockerfile", ".dockerignore", "compose.yaml", "bin/healthcheck"],
+# An add-on's parts: the words that name a part, and the files that only modules naming it
+# read. tests/test_suite_keys.py checks that turning an add-on on changes nothing else a
+# module reads. The health-check script is a part of its own: the compose file changes with
+# nginx, and a module about the script alone need not run again for that.
+ADDON_PARTS: list[tuple[str, str, list[str]]] = [
+    ("use_nginx", r"\bnginx", ["deploy/nginx/*"]),
+    (
+        "use_docker",
+        r"\b([Dd]ocker\w*|compose|HEALTHCHECK)\b",
+        ["Dockerfile", ".dockerignore", "compose.yaml"],
     ),
+    ("use_docker", r"\bhealthcheck\b", ["bin/healthcheck"]),
+]
+# Each add-on option: the words that name any of its parts, and all their files.
+ADDONS: dict[str, tuple[str, list[str]]] = {
+    option: (
+        "|".join(f"(?:{w})" for o, w, _ in ADDON_PARTS if o == option),
+        [f for o, _, files in ADDON_PARTS if o == option for f in files],
+    )
+    for option in dict.fromkeys(option for option, _, _ in ADDON_PARTS)
 }
 
-# A shared option: the words that name it, and the files it may change. Its other value
-# changes files every module reads (settings, locks, config/__init__.py), so no key can
-# prove a module unaffected; but a module that never names it runs, for both values, only
-# with the option at its default. A judgment, written down in docs/decisions.md, and
-# guarded: tests/test_suite_keys.py fails when turning the option over changes any other
-# file, or a module that names none of the words.
-SHARED: dict[str, tuple[str, list[str]]] = {
-    "use_celery": (
-        r"[Cc]elery|CELERY|\borders\b|\bOrders?\b|\border_\w+|\bworker\b",
-        [
+
+@dataclass(frozen=True)
+class Shared:
+    """A shared option. Its other value changes files every module reads (settings, locks),
+    so no key can prove a module unaffected; but a module of ``modules`` that names none of
+    ``words`` runs, for every value, only with the option at its default. A judgment, written
+    down in docs/decisions.md, and guarded: tests/test_suite_keys.py fails when turning the
+    option over changes a file that ``files`` does not list, or a module that does not
+    name it."""
+
+    words: str
+    files: list[str]
+    # The modules that may run with the default only: what their runs never start (a
+    # server process, say) may be left to the modules that do.
+    modules: list[str] = field(default_factory=lambda: ["*"])
+    # Modules that name the option but still run with the default only, a judgment each.
+    also: list[str] = field(default_factory=list)
+
+    def shares(self, module: str, text: str) -> bool:
+        """Tells whether ``module`` (its ``text``) runs with the option at its default only."""
+        if matches(module, self.also):
+            return True
+        return matches(module, self.modules) and not re.search(self.words, text)
+
+
+SHARED: dict[str, Shared] = {
+    "use_celery": Shared(
+        words=r"[Cc]elery|CELERY|\borders\b|\bOrders?\b|\border_\w+|\bworker\b",
+        files=[
             ".env.example",
             "Makefile",
             "bin/worker",
@@ -58,6 +90,27 @@ SHARED: dict[str, tuple[str, list[str]]] = {
             "tests/background.py",
             "*/orders/*",
         ],
+        # The orders page's template and script are the same with and without Celery; what
+        # Celery changes behind it (the worker pushing each status) tests/test_worker.py
+        # checks over HTTP and the socket the page uses.
+        also=["tests/test_orders_page.py"],
+    ),
+    "asgi_server": Shared(
+        words=r"[Dd]aphne|[Uu]vicorn|DAPHNE|UVICORN|asgi_server|bin/serve",
+        files=[
+            ".env.example",
+            "Makefile",
+            "bin/serve",
+            "config/settings.py",
+            "deploy/systemd/*",
+            "pyproject.toml",
+            "requirements*.lock",
+            "*/core/server.py",
+        ],
+        # The in-process tests (each app's tests/): they drive the ASGI application through
+        # Channels' communicator, never a server. The modules of tests/ start the
+        # production server, and run with each.
+        modules=["*/tests/test_*.py"],
     ),
 }
 
@@ -84,14 +137,20 @@ def addons_named(text: str) -> set[str]:
     return {addon for addon, (words, _) in ADDONS.items() if re.search(words, text)}
 
 
+def parts_named(text: str) -> set[int]:
+    """Returns the add-on parts (indices of ADDON_PARTS) that ``text`` names."""
+    return {index for index, (_, words, _) in enumerate(ADDON_PARTS) if re.search(words, text)}
+
+
 def module_keys(rendered: "Rendered") -> dict[str, str]:
     """Returns a key for each test module of ``rendered``: equal keys, equal runs."""
-    addon_files = {addon: sorted(
-        name for name in rendered.files if matches(name, patterns)
-    ) for addon, (_, patterns) in ADDONS.items()}  # fmt: skip
-    in_addon = {name for names in addon_files.values() for name in names}
+    part_files = [
+        sorted(name for name in rendered.files if matches(name, patterns))
+        for _, _, patterns in ADDON_PARTS
+    ]
+    in_addon = {name for names in part_files for name in names}
     common = hashlib.sha256()
-    everywhere: set[str] = set()
+    everywhere: set[int] = set()
     modules = []
     for name in rendered.files:
         if matches(name, SUITE_INERT) or name in in_addon:
@@ -101,15 +160,15 @@ def module_keys(rendered: "Rendered") -> dict[str, str]:
             continue
         content = (rendered.root / name).read_bytes()
         if is_test_helper(name):
-            everywhere |= addons_named(content.decode(errors="replace"))
+            everywhere |= parts_named(content.decode(errors="replace"))
         common.update(file_digest(name, content))
     keys = {}
     for module in modules:
         content = (rendered.root / module).read_bytes()
         digest = common.copy()
         digest.update(file_digest(module, content))
-        for addon in sorted(everywhere | addons_named(content.decode(errors="replace"))):
-            for name in addon_files[addon]:
+        for part in sorted(everywhere | parts_named(content.decode(errors="replace"))):
+            for name in part_files[part]:
                 digest.update(file_digest(name, (rendered.root / name).read_bytes()))
         keys[module] = digest.hexdigest()[:32]
     return keys
@@ -122,13 +181,13 @@ def file_digest(name: str, content: bytes) -> bytes:
 def shared_keys(
     keys: dict[str, str], rendered: "Rendered", base_keys: dict[str, str], option: str
 ) -> dict[str, str]:
-    """Returns ``keys`` with the key of each module that does not name ``option`` taken
-    from ``base_keys``, the keys of the same combination with ``option`` at its default."""
-    words = SHARED[option][0]
+    """Returns ``keys`` with the key of each module that ``option`` shares taken from
+    ``base_keys``, the keys of the same combination with ``option`` at its default."""
+    shared = SHARED[option]
     return {
         module: base_keys[module]
         if module in base_keys
-        and not re.search(words, (rendered.root / module).read_text(encoding="utf-8"))
+        and shared.shares(module, (rendered.root / module).read_text(encoding="utf-8"))
         else key
         for module, key in keys.items()
     }

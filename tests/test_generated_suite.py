@@ -20,7 +20,7 @@ from tests.conftest import (
     require_or_skip,
     run_id,
 )
-from tests.matrix import combination_id, combinations, default_combination
+from tests.matrix import Combination, combination_id, combinations, default_combination
 from tests.suite_keys import SHARED, module_keys, shared_keys
 
 
@@ -69,12 +69,24 @@ def keys(
     combination: str, rendered: Rendered, render_combination: Callable[[str], Rendered]
 ) -> dict[str, str]:
     """The key of each test module of ``combination``'s project (tests/suite_keys.py)."""
+    return combination_keys(combinations()[combination], rendered, render_combination)
+
+
+def combination_keys(
+    values: Combination, rendered: Rendered, render_combination: Callable[[str], Rendered]
+) -> dict[str, str]:
+    """The module keys of ``values`` (rendered as ``rendered``): for each shared option away
+    from its default, the modules it shares take their keys from the combination with the
+    option at its default, whose keys are found the same way."""
     keys = module_keys(rendered)
-    values, default = combinations()[combination], default_combination()[1]
+    default = default_combination()[1]
     for option in SHARED:
         if values[option] != default[option]:
-            base = render_combination(combination_id(values | {option: default[option]}))
-            keys = shared_keys(keys, rendered, module_keys(base), option)
+            base = values | {option: default[option]}
+            base_keys = combination_keys(
+                base, render_combination(combination_id(base)), render_combination
+            )
+            keys = shared_keys(keys, rendered, base_keys, option)
     return keys
 
 

@@ -1,6 +1,5 @@
 """Two combinations share a test module's run only when it reads the very same files."""
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from tests.suite_keys import (
     ADDONS,
     SHARED,
     SUITE_INERT,
+    Shared,
     addons_named,
     is_test_module,
     matches,
@@ -84,6 +84,17 @@ def test_an_add_on_changes_the_keys_of_the_modules_naming_it(keys) -> None:
     assert with_nginx["tests/test_nginx.py"] != without["tests/test_nginx.py"]
 
 
+def test_a_module_naming_one_part_of_an_add_on_reads_that_part_only(keys) -> None:
+    """A module about bin/healthcheck alone runs again when the script changes, not when the
+    compose file does."""
+    module = {"tests/test_health.py": "def test(): run('bin/healthcheck')\n"}
+    base = keys(**module, **{"bin/healthcheck": "a", "compose.yaml": "a"})["tests/test_health.py"]
+    other_compose = keys(**module, **{"bin/healthcheck": "a", "compose.yaml": "b"})
+    other_script = keys(**module, **{"bin/healthcheck": "b", "compose.yaml": "a"})
+    assert other_compose["tests/test_health.py"] == base
+    assert other_script["tests/test_health.py"] != base
+
+
 def test_a_helper_naming_an_add_on_puts_it_in_every_key(keys) -> None:
     """A helper any module may call that reads an add-on's files makes every module read them."""
     helper = {"tests/fixtures.py": "SITE = 'deploy/nginx/site.conf'\n"}
@@ -97,6 +108,19 @@ def test_add_on_words_are_words() -> None:
     assert addons_named("the Docker HEALTHCHECK and compose.yaml") == {"use_docker"}
     assert addons_named("composed names, Hypothesis' HealthCheck") == set()
     assert addons_named("behind nginx") == {"use_nginx"}
+
+
+def test_a_shared_option_shares_its_modules_that_do_not_name_it() -> None:
+    """Only modules it may share, and only those that name none of its words, or that it
+    lists as shared all the same."""
+    shared = Shared(r"\bworker\b", [], modules=["*/tests/test_*.py"], also=["tests/test_page.py"])
+    assert shared.shares("app/chat/tests/test_consumers.py", "a socket")
+    assert not shared.shares("app/chat/tests/test_tasks.py", "the worker runs it")
+    assert not shared.shares("tests/test_live.py", "a socket"), "not one it may share"
+    assert shared.shares("tests/test_page.py", "the worker runs it")
+    assert SHARED["asgi_server"].shares("app/core/tests/test_origin.py", "Origin checks")
+    assert not SHARED["asgi_server"].shares("app/core/tests/test_ping.py", "Uvicorn pings")
+    assert not SHARED["asgi_server"].shares("tests/test_browser.py", "a page")
 
 
 @pytest.mark.parametrize("option", sorted(ADDONS))
@@ -155,10 +179,11 @@ def test_a_shared_option_changes_only_the_files_it_names(
 ) -> None:
     """Turning a shared option over changes its own files and the modules naming it only:
     the premise of running every other module with the option at its default alone."""
-    words, allowed = SHARED[option]
+    shared = SHARED[option]
     values = default_combination()[1] if base == "default" else opposite()
+    other = next(value for value in options(load_context())[option] if value != values[option])
     one = render(tmp_path / "one", values)
-    two = render(tmp_path / "two", values | {option: not values[option]})
+    two = render(tmp_path / "two", values | {option: other})
     changed = {
         name
         for name in set(one.files) | set(two.files)
@@ -169,9 +194,10 @@ def test_a_shared_option_changes_only_the_files_it_names(
     assert changed, f"turning {option} over changes nothing"
     # An add-on's files are in the keys of the modules naming the add-on only.
     addon_files = [pattern for _, patterns in ADDONS.values() for pattern in patterns]
-    for name in changed - {n for n in changed if matches(n, SUITE_INERT + addon_files + allowed)}:
+    listed = SUITE_INERT + addon_files + shared.files
+    for name in changed - {n for n in changed if matches(n, listed)}:
         text = next(r.root / name for r in (one, two) if (r.root / name).exists()).read_text()
-        assert is_test_module(name) and re.search(words, text), (
+        assert is_test_module(name) and not shared.shares(name, text), (
             f"{name} changes with {option} but is neither a file SHARED lists for it nor a "
-            "test module naming it"
+            "test module that runs with each value"
         )
