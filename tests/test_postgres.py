@@ -19,13 +19,16 @@ from tests.test_generated_suite import suite_run
 
 DEFAULT_VALUES = default_combination()[1]
 # initdb refuses to run as root: the server runs as this unprivileged system user.
-# Modules about sockets, Redis and Chromium, whose database use (a login) the rest of the
-# suite covers: the matrix runs them on SQLite in every combination.
+# Modules about sockets, Redis, the proxy and Chromium, whose database use (a login) the
+# rest of the suite covers: the matrix runs them on SQLite in every combination.
 NOT_ABOUT_THE_DATABASE = (
     "tests/test_browser.py",
     "tests/test_fanout_benchmark.py",
-    "tests/test_orders_page.py",
     "tests/test_faults.py",
+    "tests/test_limits.py",
+    "tests/test_nginx.py",
+    "tests/test_orders_page.py",
+    "tests/test_presence_crash.py",
     "tests/test_presence_storm.py",
 )
 SERVER_USER = "postgres"
