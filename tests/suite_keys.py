@@ -112,6 +112,21 @@ SHARED: dict[str, Shared] = {
         # production server, and run with each.
         modules=["*/tests/test_*.py"],
     ),
+    "use_presence": Shared(
+        words=r"[Pp]resence|PRESENCE",
+        files=[
+            ".env.example",
+            "benchmarks/*presence*",
+            "config/settings.py",
+            "*/routing.py",
+            "*/presence/*",
+            "*/chat/static/chat/presence.js",
+        ],
+        # The worker's tests and the orders' in-process tests: what they check (a task's
+        # steps, pushed to its owner's notification socket) is the same with presence on
+        # and off, and the sockets with and without it run in every other module.
+        modules=["tests/test_worker.py", "*/orders/tests/test_*.py"],
+    ),
 }
 
 

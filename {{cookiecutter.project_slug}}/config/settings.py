@@ -20,6 +20,10 @@ TESTING = "PYTEST_VERSION" in os.environ
 if env.bool("DJANGO_READ_DOT_ENV", default=not TESTING):
     # Variables already in the environment win over the file.
     environ.Env.read_env(BASE_DIR / ".env")
+# prometheus_client turns its multiprocess mode on when the variable exists, even empty (as
+# .env.example leaves it), and would then write its files into the working directory.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 PROJECT_NAME = {{ cookiecutter.project_name|pyliteral }}
 

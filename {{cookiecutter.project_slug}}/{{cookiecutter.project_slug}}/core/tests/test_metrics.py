@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,30 @@ def test_figures_with_the_token(client, token):
     before = limits_hit()
     LIMITED.labels("test").inc()
     assert limits_hit() == before + 1
+
+
+def test_an_empty_multiprocess_dir_writes_no_files(tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR= (unset in .env.example) means one process's own figures:
+    nothing is written into the directory the process runs in."""
+    script = (
+        "import django; django.setup(); import importlib\n"
+        f"metrics = importlib.import_module({exposition.__module__!r})\n"
+        "metrics.LIMITED.labels('slow_reader').inc()\n"
+        "print(metrics.exposition().decode())\n"
+    )
+    environ = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": "",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert 'limits_hit_total{limit="slow_reader"} 1.0' in result.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_dead_processs_gauges_leave_the_sum_and_its_counters_stay(tmp_path, monkeypatch):
