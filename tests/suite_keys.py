@@ -208,13 +208,11 @@ def shared_keys(
     }
 
 
-def run_rank(combination: Combination) -> tuple[int, int]:
-    """Returns how many add-ons ``combination`` leaves off, then how many shared options it
-    sets away from their defaults: a combination with a lower rank runs first. One with
-    every add-on on runs the add-on modules in the same suite run as the rest, on the
-    servers that run has started. The combinations that leave an add-on off run little or
-    nothing of their own and wait for the runs they share, so they come after every
-    combination with work of its own, not between them, where a worker would wait idle."""
+def run_rank(combination: Combination) -> int:
+    """Returns how many add-ons ``combination`` leaves off and how many shared options it
+    sets away from their defaults: a combination with fewer runs first. One with every
+    add-on on runs the add-on modules in the same suite run as the rest, on the servers
+    that run has started; the combinations without them then run nothing of their own."""
     default = default_combination()[1]
     off = sum(not combination[name] for name in ADDONS)
-    return off, sum(combination[name] != default[name] for name in SHARED)
+    return off + sum(combination[name] != default[name] for name in SHARED)
