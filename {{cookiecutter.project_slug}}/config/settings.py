@@ -275,6 +275,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # kombu sweeps every interval x throttle seconds (100 by default): here every interval.
     "unacked_restore_interval": CELERY_RESTORE_INTERVAL,
     "unacked_restore_throttle": 1,
+    # A worker killed during a sweep leaves its lock behind: kombu's 300 s default would
+    # stop every sweep, so every redelivery, for five minutes.
+    "unacked_mutex_expire": max(CELERY_RESTORE_INTERVAL, 5),
     "max_connections": CELERY_BROKER_POOL_LIMIT,
     # Above the worker's 1 s blocking pop, so an idle worker never times out.
     "socket_timeout": 30,
