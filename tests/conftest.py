@@ -146,9 +146,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 id=combination_id,
                 marks=[pytest.mark.combination, pytest.mark.xdist_group(combination_id)],
             )
-            # Combinations with every add-on on come first, those with Celery on later: the
-            # others differ from one of them in add-ons only, and run little or nothing of
-            # their own (tests/suite_keys.py).
+            # Combinations with every add-on on come first, those with a shared option away
+            # from its default later: the others run little or nothing of their own
+            # (tests/suite_keys.py, run_rank).
             for combination_id in sorted(
                 combinations(), key=lambda found: run_rank(combinations()[found])
             )

@@ -65,29 +65,34 @@ def failed_modules(junit: Path) -> set[str]:
 
 
 @pytest.fixture
-def keys(
-    combination: str, rendered: Rendered, render_combination: Callable[[str], Rendered]
-) -> dict[str, str]:
+def keys(combination: str, keys_of: Callable[[Combination], dict[str, str]]) -> dict[str, str]:
     """The key of each test module of ``combination``'s project (tests/suite_keys.py)."""
-    return combination_keys(combinations()[combination], rendered, render_combination)
+    return keys_of(combinations()[combination])
 
 
-def combination_keys(
-    values: Combination, rendered: Rendered, render_combination: Callable[[str], Rendered]
-) -> dict[str, str]:
-    """The module keys of ``values`` (rendered as ``rendered``): for each shared option away
+@pytest.fixture(scope="session")
+def keys_of(
+    render_combination: Callable[[str], Rendered],
+) -> Callable[[Combination], dict[str, str]]:
+    """The module keys of a combination, found once per worker: for each shared option away
     from its default, the modules it shares take their keys from the combination with the
     option at its default, whose keys are found the same way."""
-    keys = module_keys(rendered)
+    found: dict[str, dict[str, str]] = {}
     default = default_combination()[1]
-    for option in SHARED:
-        if values[option] != default[option]:
-            base = values | {option: default[option]}
-            base_keys = combination_keys(
-                base, render_combination(combination_id(base)), render_combination
-            )
-            keys = shared_keys(keys, rendered, base_keys, option)
-    return keys
+
+    def keys_of(values: Combination) -> dict[str, str]:
+        name = combination_id(values)
+        if name not in found:
+            rendered = render_combination(name)
+            keys = module_keys(rendered)
+            for option in SHARED:
+                if values[option] != default[option]:
+                    base = keys_of(values | {option: default[option]})
+                    keys = shared_keys(keys, rendered, base, option)
+            found[name] = keys
+        return found[name]
+
+    return keys_of
 
 
 def test_generated_suite_passes(

@@ -3,9 +3,10 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from tests.fixtures import PROJECT_DIR
 
 from ..metrics import LIMITED, exposition
 
@@ -59,7 +60,7 @@ def test_an_empty_multiprocess_dir_writes_no_files(tmp_path):
         **os.environ,
         "PROMETHEUS_MULTIPROC_DIR": "",
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
+        "PYTHONPATH": str(PROJECT_DIR),
     }
     result = subprocess.run(
         [sys.executable, "-c", script],
