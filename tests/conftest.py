@@ -40,6 +40,9 @@ SLOWEST_ROWS = 8
 # Modules that run a whole generated suite of their own, or a long wait in one: started
 # first, each on a worker.
 LONG_MODULES = ("tests/test_newest_python.py", "tests/test_postgres.py", "tests/test_outage.py")
+# The verdicts on the combinations' suites, which wait for every worker's runs: one worker
+# gives them all, last.
+VERDICTS = "tests/test_generated_suite.py::test_generated_suite_passes["
 
 
 def require_or_skip(reason: str) -> NoReturn:
@@ -62,6 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "combination: a test of one rendered combination")
+    config.addinivalue_line("markers", "verdict: waits for other workers; scheduled last")
     unknown = set(config.getoption("combination")) - set(combinations())
     if unknown:
         raise pytest.UsageError(f"unknown --combination {sorted(unknown)}: see tests/matrix.py")
@@ -164,10 +168,13 @@ class CombinationScheduling(LoadGroupScheduling):
     lets it write (pytest-dev/pytest-xdist#1386): every test then runs wherever, and each
     worker would render and build the same combination again. This scheduler reads the
     combination from the test id instead, and keeps every other module on one worker, so
-    that module-scoped renders (hostile input, newest Python) happen once.
+    that module-scoped renders (hostile input, newest Python) happen once. The verdicts on
+    the suites (VERDICTS) go to one worker, after everything else.
     """
 
     def _split_scope(self, nodeid: str) -> str:
+        if nodeid.startswith(VERDICTS):
+            return VERDICTS
         if nodeid.rfind("@") > nodeid.rfind("]"):
             return super()._split_scope(nodeid)
         found = re.search(r"\[([^\[\]]+)\]$", nodeid)
@@ -186,8 +193,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Suites as long as a combination's: start them first, each on a worker of its own.
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in LONG_MODULES)
+    # Suites as long as a combination's: start them first, each on a worker of its own; the
+    # verdicts, which wait for the others, come last.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("verdict") is not None,
+            item.nodeid.split("::", 1)[0] not in LONG_MODULES,
+        )
+    )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -4,7 +4,8 @@ import contextlib
 import fcntl
 import json
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -22,6 +23,10 @@ from tests.conftest import (
 )
 from tests.matrix import Combination, combination_id, combinations, default_combination
 from tests.suite_keys import SHARED, module_keys, shared_keys
+
+# How long a verdict waits for its combination's run to end on another worker: the longest
+# a run may take (suite_run's own timeout, 1200 s) and the runs queued before it.
+VERDICT_WAIT = 3600
 
 
 def suite_run(
@@ -95,7 +100,23 @@ def keys_of(
     return keys_of
 
 
-def test_generated_suite_passes(
+def runs_dir(config: pytest.Config) -> Path:
+    """Where this run's workers leave the outcome of each module key and combination."""
+    runs = CACHE / "suites" / run_id(config)
+    runs.mkdir(parents=True, exist_ok=True)
+    return runs
+
+
+@pytest.fixture
+def _ran(combination: str, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Marks ``combination``'s run as over, however it ended (its fixtures failing too), for
+    its verdict, which may run on another worker before or while this one runs."""
+    yield
+    (runs_dir(request.config) / f"{combination}.ran").touch()
+
+
+def test_generated_suite_runs(
+    _ran: None,
     keys: dict[str, str],
     project_env: ProjectEnv,
     combination: str,
@@ -103,11 +124,11 @@ def test_generated_suite_passes(
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    """The generated project's own test suite passes: every module, once per set of files it
-    reads (tests/suite_keys.py)."""
-    runs = CACHE / "suites" / run_id(request.config)
-    runs.mkdir(parents=True, exist_ok=True)
-    elsewhere: list[str] = []
+    """Runs the modules of the generated suite that no other combination has run or is
+    running, each once per set of files it reads (tests/suite_keys.py), and passes if they
+    pass. It waits for no other worker: test_generated_suite_passes gives the verdict."""
+    runs = runs_dir(request.config)
+    (runs / f"{combination}.keys.json").write_text(json.dumps(keys), encoding="utf-8")
     with contextlib.ExitStack() as held:
         mine = []
         for module, key in keys.items():
@@ -115,8 +136,7 @@ def test_generated_suite_passes(
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                elsewhere.append(key)  # another worker is running it
-                continue
+                continue  # another worker is running it
             if not (runs / f"{key}.json").exists():
                 mine.append(module)
         if mine:
@@ -139,7 +159,28 @@ def test_generated_suite_passes(
                     if outcome["outcome"] == "failed" and module not in failed:
                         outcome["outcome"] = "passed"
                     (runs / f"{keys[module]}.json").write_text(json.dumps(outcome))
-    for key in elsewhere:
+    record_property(MODULES_RUN, (len(mine), len(keys)))
+
+
+def check_verdict(runs: Path, combination: str, wait: float = VERDICT_WAIT) -> None:
+    """Fails (or skips) unless every module of ``combination``'s suite passed in the run
+    ``runs`` records, in whichever combination's run it ran; waits up to ``wait`` seconds
+    for that combination's run to end, and for any module run still going."""
+    ran = runs / f"{combination}.ran"
+    deadline = time.monotonic() + wait
+    while not ran.exists():  # its run is queued or running on another worker
+        if time.monotonic() > deadline:
+            pytest.fail(f"{combination}'s run did not end within {wait} s", pytrace=False)
+        time.sleep(0.2)
+    found_keys = runs / f"{combination}.keys.json"
+    if not found_keys.exists():
+        pytest.fail(
+            f"{combination}'s run failed before it ran a module: see "
+            f"test_generated_suite_runs[{combination}]",
+            pytrace=False,
+        )
+    keys: dict[str, str] = json.loads(found_keys.read_text(encoding="utf-8"))
+    for key in dict.fromkeys(keys.values()):
         with (runs / f"{key}.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when its run has written the outcome
     for module, key in keys.items():
@@ -151,5 +192,41 @@ def test_generated_suite_passes(
             require_or_skip(found["reason"])
         if found["outcome"] != "passed":
             pytest.fail(f"{module} failed in {found['combination']}'s run of it", pytrace=False)
-    record_property(MODULES_RUN, (len(mine), len(keys)))
+
+
+@pytest.mark.verdict
+def test_generated_suite_passes(
+    combination: str, record_property, request: pytest.FixtureRequest
+) -> None:
+    """The generated project's own test suite passes: every module of it, in whichever
+    combination's run it ran. Scheduled after every run (tests/conftest.py), so that the
+    worker that gives the verdicts is the only one that waits for others."""
+    check_verdict(runs_dir(request.config), combination)
     record_property(SUITE_PASSED, combination)
+
+
+def fails(message: str) -> pytest.RaisesExc:
+    return pytest.raises(pytest.fail.Exception, match=re.escape(message))
+
+
+def test_a_verdict_names_what_failed_or_never_ran(tmp_path: Path) -> None:
+    """A verdict passes only when every module of the combination passed somewhere, and
+    otherwise names the module and the run, or the run that never got to the modules."""
+    keys = {"tests/test_a.py": "ka", "tests/test_b.py": "kb"}
+    (tmp_path / "c.keys.json").write_text(json.dumps(keys), encoding="utf-8")
+    with fails("c's run did not end within 0.3 s"):
+        check_verdict(tmp_path, "c", wait=0.3)
+    (tmp_path / "c.ran").touch()
+    with fails("test_a.py: the worker that ran it stopped"):
+        check_verdict(tmp_path, "c")
+    for key, outcome in (("ka", "passed"), ("kb", "failed")):
+        (tmp_path / f"{key}.json").write_text(
+            json.dumps({"outcome": outcome, "combination": "base"}), encoding="utf-8"
+        )
+    with fails("test_b.py failed in base's run of it"):
+        check_verdict(tmp_path, "c")
+    (tmp_path / "kb.json").write_text(json.dumps({"outcome": "passed", "combination": "c"}))
+    check_verdict(tmp_path, "c")
+    (tmp_path / "d.ran").touch()
+    with pytest.raises(pytest.fail.Exception, match="d's run failed before it ran a module"):
+        check_verdict(tmp_path, "d")
