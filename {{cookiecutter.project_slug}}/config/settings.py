@@ -167,7 +167,7 @@ WEBSOCKET_RECEIVE_BACKLOG = env.int("WEBSOCKET_RECEIVE_BACKLOG", default=100)
 # off (404). Several processes sum their figures in PROMETHEUS_MULTIPROC_DIR (bin/serve).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-# The default cache (login throttling): Redis when configured, so all processes share it.
+# The default cache (login and order throttling): Redis when configured, so all processes share it.
 CACHES = {"default": redis_cache(REDIS_URL, max_connections=REDIS_MAX_CONNECTIONS)}
 # Login throttling (accounts/throttle.py) on every endpoint that takes a password: attempts
 # per account and per client address in a window of LOGIN_FAILURE_WINDOW seconds; past
@@ -211,6 +211,16 @@ WEBSOCKET_FRAME_MAX_LENGTH = env.int(
 # the updates arrive; larger orders than ORDER_STOCK fail (the example's business rule).
 ORDER_STEP_SECONDS = env.float("ORDER_STEP_SECONDS", default=1.0)
 ORDER_STOCK = env.int("ORDER_STOCK", default=10)
+# Orders one user may place in a window of ORDER_RATE_WINDOW seconds; past it the page and
+# the API answer 429 with Retry-After until the window ends. Counted in the cache (Redis
+# when configured, shared by every process); orders go through while it is away.
+ORDER_RATE_LIMIT = env.int("ORDER_RATE_LIMIT", default=10)
+ORDER_RATE_WINDOW = env.int("ORDER_RATE_WINDOW", default=60)
+if min(ORDER_RATE_LIMIT, ORDER_RATE_WINDOW) < 1:
+    raise ImproperlyConfigured(
+        "ORDER_RATE_LIMIT and ORDER_RATE_WINDOW must be at least 1: they are orders per "
+        "user, and seconds."
+    )
 {%- if cookiecutter.use_celery %}
 
 # Celery (config/celery.py reads every CELERY_ setting): Redis as broker and result

@@ -28,7 +28,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.asgi import application
-from config.layers import channel_layers
+from config.layers import channel_layers, redis_cache
 from tests.auth import USERS_SCRIPT, Login, live_logins, login
 from tests.processes import (
     CLIENT_LIMITS_OFF,
@@ -243,6 +243,26 @@ def sentinel(second_redis: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def shared_cache(request: pytest.FixtureRequest, settings) -> str:
+    """The default cache in this process's memory, then on real Redis (what servers share):
+    the throttles' counters on both."""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(url).flushdb()
+        settings.CACHES = {"default": redis_cache(url, max_connections=50)}
+    return request.param
+
+
+@pytest.fixture
+def cache_away(settings) -> Iterator[None]:
+    """Points the default cache at a Redis that is not there, until the test ends."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CACHES = {"default": redis_cache(url, max_connections=5)}
+    yield
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 @pytest.fixture(scope="session")

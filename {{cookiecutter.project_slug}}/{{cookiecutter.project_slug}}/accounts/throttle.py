@@ -2,8 +2,6 @@
 
 import ipaddress
 import logging
-import math
-import time
 import unicodedata
 from dataclasses import dataclass
 
@@ -15,6 +13,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
+from ..core.counters import current_window, increment, wait_text
 from ..core.metrics import LIMITED, REDIS_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -62,17 +61,15 @@ def login_attempt_start(*, username: str, address: str) -> LoginAttempt:
     refused and not counted. Windows are aligned to the clock, so a refusal knows when its
     window ends.
     """
-    window = settings.LOGIN_FAILURE_WINDOW
-    now = time.time()
-    number = int(now // window)
-    retry_after = max(1, math.ceil((number + 1) * window - now))
+    window = current_window(settings.LOGIN_FAILURE_WINDOW)
     limits = {
-        _key("account", _account(username), number): settings.LOGIN_FAILURE_LIMIT,
-        _key("address", _address(address), number): settings.LOGIN_ADDRESS_FAILURE_LIMIT,
+        _key("account", _account(username), window.number): settings.LOGIN_FAILURE_LIMIT,
+        _key("address", _address(address), window.number): settings.LOGIN_ADDRESS_FAILURE_LIMIT,
     }
+    timeout = window.retry_after + settings.LOGIN_FAILURE_WINDOW
     try:
         # Past its window a counter is never read again: it expires a window later.
-        counts = {key: _increment(key, timeout=retry_after + window) for key in limits}
+        counts = {key: increment(key, timeout=timeout) for key in limits}
     except redis.RedisError as error:
         _cache_failed(error)
         return LoginAttempt(keys=())
@@ -80,7 +77,7 @@ def login_attempt_start(*, username: str, address: str) -> LoginAttempt:
     if any(counts[key] > limit for key, limit in limits.items()):
         login_attempt_give_back(attempt=attempt)
         LIMITED.labels("login").inc()
-        raise LoginThrottled(retry_after)
+        raise LoginThrottled(window.retry_after)
     return attempt
 
 
@@ -94,26 +91,6 @@ def login_attempt_give_back(*, attempt: LoginAttempt) -> None:
         except redis.RedisError as error:
             _cache_failed(error)
             return
-
-
-def wait_text(seconds: int) -> str:
-    """Returns "40 seconds" or, from a minute on, the minutes rounded up ("5 minutes")."""
-    if seconds < 60:
-        return f"{seconds} second{'' if seconds == 1 else 's'}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'' if minutes == 1 else 's'}"
-
-
-def _increment(key: str, *, timeout: int) -> int:
-    # add and incr are each atomic, on Redis and in memory: a read followed by a write
-    # would let parallel guesses all read the same count.
-    if cache.add(key, 1, timeout=timeout):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # evicted between the two
-        cache.add(key, 1, timeout=timeout)
-        return 1
 
 
 def _key(kind: str, value: str, window_number: int) -> str:

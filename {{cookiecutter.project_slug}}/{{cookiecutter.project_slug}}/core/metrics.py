@@ -48,13 +48,14 @@ DROPPED = Counter(
 )
 LIMITED = Counter(
     "limits_hit",
-    "Frames, sockets and logins refused by a limit, by limit.",
+    "Frames, sockets, logins and orders refused by a limit, by limit.",
     ["limit"],
 )
 REDIS_ERRORS = Counter(
     "redis_errors",
     "Redis operations that failed, by component: layer (publishes, broadcasts from requests "
-    "and signals included, and subscriptions), presence, limits, cache (login throttling).",
+    "and signals included, and subscriptions), presence, limits, cache (login and order "
+    "throttling).",
     ["component"],
 )
 PRESENCE_MEMBERS = Gauge(

@@ -4,10 +4,13 @@ import logging
 import time
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
+from ..core.counters import current_window, increment, wait_text
+from ..core.metrics import LIMITED, REDIS_ERRORS
 from ..notifications.services import notify_user
 from .models import Order
 
@@ -35,6 +38,15 @@ class InvalidQuantity(ValueError):
     """The quantity is not a whole number from 1 to MAX_QUANTITY."""
 
 
+class OrdersThrottled(Exception):
+    """The user has placed ORDER_RATE_LIMIT orders in this window; the message says when
+    they may place another, and may be shown to them."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"Too many orders at once; place another in {wait_text(retry_after)}.")
+
+
 def order_payload(order: Order) -> dict[str, Any]:
     """Returns what the owner's sockets and the API say of ``order`` (JSON primitives)."""
     return {
@@ -48,11 +60,16 @@ def order_payload(order: Order) -> dict[str, Any]:
 
 
 def order_create(*, user: AbstractBaseUser, quantity: int = 1) -> Order:
-    """Places a pending order for ``user``; its owner is told once it is committed."""
+    """Places a pending order for ``user``; its owner is told once it is committed.
+
+    Raises InvalidQuantity, or OrdersThrottled past ORDER_RATE_LIMIT orders of the user in
+    the current window of ORDER_RATE_WINDOW seconds (windows aligned to the clock).
+    """
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_QUANTITY}")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidQuantity(f"quantity must be from 1 to {MAX_QUANTITY}, not {quantity}")
+    _count_placement(user_id=user.pk)
     with transaction.atomic():
         order = Order.objects.create(user=user, quantity=quantity)
         notify_user(order.user_id, order_payload(order))
@@ -131,3 +148,22 @@ def order_run(*, order_id: int) -> Order:
     except Exception:
         logger.exception("order %s failed while processing", order_id)
         return order_fail(order_id=order_id, reason=INTERNAL_ERROR)
+
+
+def _count_placement(*, user_id: int) -> None:
+    # Refusals count too: a window's counter only grows, and expires a window after it ends.
+    window = current_window(settings.ORDER_RATE_WINDOW)
+    key = f"order-placements:{window.number}:{int(user_id)}"
+    try:
+        placed = increment(key, timeout=window.retry_after + settings.ORDER_RATE_WINDOW)
+    except redis.RedisError as error:
+        # Orders go on unthrottled while the cache is away, as logins do.
+        REDIS_ERRORS.labels("cache").inc()
+        logger.warning(
+            "order throttling is off for this order: the cache failed (%s)",
+            error.__class__.__name__,
+        )
+        return
+    if placed > settings.ORDER_RATE_LIMIT:
+        LIMITED.labels("orders").inc()
+        raise OrdersThrottled(window.retry_after)

@@ -19,27 +19,34 @@ def _wants_json(request: HttpRequest) -> bool:
 def index(request: HttpRequest) -> HttpResponse:
     """GET: the page. POST quantity (CSRF token required): places an order and starts it,
     answering 201 with the order as JSON when asked for JSON, else a redirect here."""
-    error = None
+    error, status, headers = None, 200, {}
     if request.method == "POST":
         try:
             quantity = int(request.POST.get("quantity", "1"))
             order = services.order_create(user=request.user, quantity=quantity)
         except ValueError:  # InvalidQuantity, or not a number at all
-            error = f"Enter a quantity from 1 to {services.MAX_QUANTITY}."
+            error, status = f"Enter a quantity from 1 to {services.MAX_QUANTITY}.", 400
+            code = "invalid_request"
+        except services.OrdersThrottled as throttled:
+            error, status, code = str(throttled), 429, "rate_limited"
+            headers = {"Retry-After": str(throttled.retry_after)}
         else:
             dispatch.order_start(order_id=order.pk)
             if _wants_json(request):
                 return JsonResponse(services.order_payload(order), status=201)
             return redirect("orders:index")
         if _wants_json(request):
-            return JsonResponse({"error": "invalid_request", "detail": error}, status=400)
+            return JsonResponse({"error": code, "detail": error}, status=status, headers=headers)
     context = {
         "orders": selectors.order_list(user=request.user),
         "error": error,
         "stock": settings.ORDER_STOCK,
         "max_quantity": services.MAX_QUANTITY,
     }
-    return render(request, "orders/index.html", context, status=400 if error else 200)
+    response = render(request, "orders/index.html", context, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 @login_required

@@ -15,7 +15,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from config.layers import redis_cache
-from tests.fixtures import PROJECT_DIR, free_port, manage_process
+from tests.fixtures import PROJECT_DIR, manage_process
 
 from .. import throttle
 
@@ -190,16 +190,6 @@ def test_each_refusal_is_counted_in_the_metrics(endpoint, limits, staff):
     assert limited() == before + 2
 
 
-@pytest.fixture(params=["memory", "redis"])
-def shared_cache(request: pytest.FixtureRequest, settings) -> str:
-    """The default cache in this process's memory, then on real Redis (what servers share)."""
-    if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
-        redis.Redis.from_url(url).flushdb()
-        settings.CACHES = {"default": redis_cache(url, max_connections=50)}
-    return request.param
-
-
 def test_parallel_attempts_are_all_counted(shared_cache, limits):
     """Attempts started at the same moment are counted one by one: exactly the limit of them
     go on to a password check, and one given back makes room for exactly one more."""
@@ -257,15 +247,6 @@ def test_accounts_are_counted_without_regard_to_case(limits):
         throttle.login_attempt_start(username=username, address="10.0.0.70")
     with pytest.raises(throttle.LoginThrottled):
         throttle.login_attempt_start(username="aLiCe", address="10.0.0.71")
-
-
-@pytest.fixture
-def cache_away(settings):
-    """Points the default cache at a Redis that is not there, until the test ends."""
-    url = f"redis://127.0.0.1:{free_port()}/0"
-    settings.CACHES = {"default": redis_cache(url, max_connections=5)}
-    yield
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 @pytest.mark.usefixtures("cache_away")
