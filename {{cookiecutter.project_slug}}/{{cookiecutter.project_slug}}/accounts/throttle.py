@@ -1,7 +1,6 @@
 """Login throttling: password attempts per account and per client address, counted at once."""
 
 import ipaddress
-import logging
 import unicodedata
 from dataclasses import dataclass
 
@@ -13,10 +12,10 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from ..core.counters import current_window, increment, wait_text
-from ..core.metrics import LIMITED, REDIS_ERRORS
+from ..core.counters import counting_failed, current_window, increment, wait_text
+from ..core.metrics import LIMITED
 
-logger = logging.getLogger(__name__)
+LOGIN_OFF = "login throttling is off for this attempt"
 
 
 class LoginThrottled(Exception):
@@ -71,7 +70,7 @@ def login_attempt_start(*, username: str, address: str) -> LoginAttempt:
         # Past its window a counter is never read again: it expires a window later.
         counts = {key: increment(key, timeout=timeout) for key in limits}
     except redis.RedisError as error:
-        _cache_failed(error)
+        counting_failed(error, what=LOGIN_OFF)
         return LoginAttempt(keys=())
     attempt = LoginAttempt(keys=tuple(limits))
     if any(counts[key] > limit for key, limit in limits.items()):
@@ -89,7 +88,7 @@ def login_attempt_give_back(*, attempt: LoginAttempt) -> None:
         except ValueError:  # its window has expired
             pass
         except redis.RedisError as error:
-            _cache_failed(error)
+            counting_failed(error, what=LOGIN_OFF)
             return
 
 
@@ -115,12 +114,3 @@ def _address(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((int(ip), 64), strict=False))
     return str(ip)
-
-
-def _cache_failed(error: redis.RedisError) -> None:
-    # Logins go on unthrottled while the cache is away, as sockets and logouts do.
-    REDIS_ERRORS.labels("cache").inc()
-    logger.warning(
-        "login throttling is off for this attempt: the cache failed (%s)",
-        error.__class__.__name__,
-    )

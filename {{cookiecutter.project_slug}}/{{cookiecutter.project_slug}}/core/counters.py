@@ -4,11 +4,17 @@ The cache is Redis when REDIS_URL is set, so every process counts on the same ke
 callers decide what to do when it cannot answer (the throttles let the request through).
 """
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 
+import redis
 from django.core.cache import cache
+
+from .metrics import REDIS_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,14 @@ def increment(key: str, *, timeout: int) -> int:
     except ValueError:  # evicted between the two
         cache.add(key, 1, timeout=timeout)
         return 1
+
+
+def counting_failed(error: redis.RedisError, *, what: str) -> None:
+    """Counts and logs a cache that could not count: ``what`` says what goes on unthrottled
+    ("login throttling is off for this attempt"). Throttles let requests through while the
+    cache is away, as sockets and logouts do."""
+    REDIS_ERRORS.labels("cache").inc()
+    logger.warning("%s: the cache failed (%s)", what, error.__class__.__name__)
 
 
 def wait_text(seconds: int) -> str:

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
-from ..core.counters import current_window, increment, wait_text
-from ..core.metrics import LIMITED, REDIS_ERRORS
+from ..core.counters import counting_failed, current_window, increment, wait_text
+from ..core.metrics import LIMITED
 from ..notifications.services import notify_user
 from .models import Order
 
@@ -157,12 +157,7 @@ def _count_placement(*, user_id: int) -> None:
     try:
         placed = increment(key, timeout=window.retry_after + settings.ORDER_RATE_WINDOW)
     except redis.RedisError as error:
-        # Orders go on unthrottled while the cache is away, as logins do.
-        REDIS_ERRORS.labels("cache").inc()
-        logger.warning(
-            "order throttling is off for this order: the cache failed (%s)",
-            error.__class__.__name__,
-        )
+        counting_failed(error, what="order throttling is off for this order")
         return
     if placed > settings.ORDER_RATE_LIMIT:
         LIMITED.labels("orders").inc()
